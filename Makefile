@@ -1,0 +1,98 @@
+# goheap -- Go's runtime memory allocator in C.
+#   make          build build/libgoheap.so (soname libgoheap.so.0) and build/libgoheap.a
+#   make demo     build, then show goheap serving real programs under LD_PRELOAD
+#   make test     build, then run every test suite; ends with "N passed, N failed"
+#   make bench    peers side by side (bench/README.md); make bench-quick for a short run
+#   make install PREFIX=/usr/local [DESTDIR=...]
+
+VERSION_MAJOR := 0
+VERSION       := 0.1.0
+PREFIX        ?= /usr/local
+LIBDIR        ?= $(PREFIX)/lib
+INCDIR        ?= $(PREFIX)/include
+CC            ?= cc
+B             := build
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+LIBFLAGS := -std=gnu11 -O2 -g -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+            -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc \
+            -fno-strict-aliasing -fno-semantic-interposition $(WARN) $(EXTRA_CFLAGS)
+SRCS := $(wildcard src/*.c src/os/*.c)
+OBJS := $(patsubst src/%.c,$(B)/obj/%.o,$(SRCS))
+HDRS := $(wildcard src/*.h src/os/*.h include/*.h)
+
+SO     := $(B)/libgoheap.so.$(VERSION)
+SONAME := libgoheap.so.$(VERSION_MAJOR)
+
+TEST_SRCS := $(wildcard tests/unit/*.c tests/api/*.c tests/stress/*.c)
+TEST_BINS := $(foreach t,$(TEST_SRCS),$(B)/tests/$(word 2,$(subst /, ,$(t)))-$(basename $(notdir $(t))))
+
+.PHONY: all lib tests test demo bench bench-quick install uninstall clean sizeclasses sizeclasses-check
+
+all: lib
+lib: $(SO) $(B)/libgoheap.so $(B)/$(SONAME) $(B)/libgoheap.a $(B)/goheap.pc
+
+$(B)/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBFLAGS) -c $< -o $@
+
+$(SO): $(OBJS)
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,-z,nodelete -o $@ $(OBJS) -lpthread
+$(B)/$(SONAME): $(SO)
+	ln -sf $(notdir $(SO)) $@
+$(B)/libgoheap.so: $(SO)
+	ln -sf $(notdir $(SO)) $@
+$(B)/libgoheap.a: $(OBJS)
+	rm -f $@ && ar rcs $@ $(OBJS)
+$(B)/goheap.pc: goheap.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
+
+# Every tests/{unit,api,stress}/X.c becomes build/tests/DIR-X, linked statically:
+# in those binaries the plain malloc names are goheap.
+$(B)/tests/%: $(B)/libgoheap.a tests/testhelper.h $(HDRS)
+	@mkdir -p $(B)/tests
+	$(CC) -std=gnu11 -O2 -g $(WARN) -Iinclude -Isrc -Itests \
+	  tests/$(firstword $(subst -, ,$*))/$(patsubst $(firstword $(subst -, ,$*))-%,%,$*).c \
+	  $(B)/libgoheap.a -lpthread -o $@
+
+tests: lib $(TEST_BINS)
+
+test: tests
+	CC=$(CC) bash tests/run.sh
+
+demo: lib
+	bash demo/demo.sh
+
+bench: lib
+	python3 bench/run.py
+
+bench-quick: lib
+	python3 bench/run.py --quick
+
+# The size class table is generated; the checked-in copy must match the generator.
+$(B)/mksizeclasses: tools/mksizeclasses.c
+	@mkdir -p $(B)
+	$(CC) -std=c11 -O2 $(WARN) $< -o $@
+sizeclasses: $(B)/mksizeclasses
+	$(B)/mksizeclasses src
+sizeclasses-check: $(B)/mksizeclasses
+	@mkdir -p $(B)/gen && $(B)/mksizeclasses $(B)/gen
+	diff -u src/sizeclasses.h $(B)/gen/sizeclasses.h && diff -u src/sizeclasses.c $(B)/gen/sizeclasses.c
+
+install: lib
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/cmake/goheap
+	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(SO)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(notdir $(SO)) $(DESTDIR)$(LIBDIR)/libgoheap.so
+	install -m 644 $(B)/libgoheap.a $(DESTDIR)$(LIBDIR)/
+	install -m 644 include/goheap.h $(DESTDIR)$(INCDIR)/
+	install -m 644 $(B)/goheap.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	sed -e 's|@VERSION@|$(VERSION)|' cmake/goheap-config.cmake.in > $(DESTDIR)$(LIBDIR)/cmake/goheap/goheap-config.cmake
+	sed -e 's|@VERSION@|$(VERSION)|' cmake/goheap-config-version.cmake.in > $(DESTDIR)$(LIBDIR)/cmake/goheap/goheap-config-version.cmake
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libgoheap.* $(DESTDIR)$(INCDIR)/goheap.h $(DESTDIR)$(LIBDIR)/pkgconfig/goheap.pc
+	rm -rf $(DESTDIR)$(LIBDIR)/cmake/goheap
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,349 @@
+/*
+ * internal.h -- goheap's private types, their invariants, and the functions
+ * each layer offers the layer above. See malloc.c for the overview.
+ *
+ * Layer order, bottom up (a file calls only into files below it):
+ *   os/ -> mem (here: mheap's arena code) -> mfixalloc -> mpagealloc -> mheap
+ *   -> mgcsweep (span sweeping) -> mcentral -> mcache -> malloc / override
+ *   with panic, options and mstats usable from every layer.
+ *
+ * Concurrency naming: a field whose name starts with `x` is shared between
+ * threads and is read and written only through the gh_atomic_* helpers below;
+ * a function whose name ends in `_locked` needs the lock its comment names.
+ */
+#ifndef GH_INTERNAL_H
+#define GH_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../include/goheap.h"
+#include "msize.h"
+#include "os/os.h"
+
+/* ---- compiler helpers ---------------------------------------------------- */
+#define gh_likely(x) __builtin_expect(!!(x), 1)
+#define gh_unlikely(x) __builtin_expect(!!(x), 0)
+#define GH_NOINLINE __attribute__((noinline))
+#define GH_COLD __attribute__((cold, noinline))
+#define GH_INTERNAL __attribute__((visibility("hidden")))
+#define GH_CACHELINE 64
+#define GH_STR2(x) #x
+#define GH_STR(x) GH_STR2(x)
+#define GH_VERSION_STRING GH_STR(GOHEAP_VERSION_MAJOR) "." GH_STR(GOHEAP_VERSION_MINOR) "." GH_STR(GOHEAP_VERSION_PATCH)
+
+#define gh_atomic_load_relaxed(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define gh_atomic_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define gh_atomic_store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define gh_atomic_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define gh_atomic_fetch_or(p, v) __atomic_fetch_or((p), (v), __ATOMIC_ACQ_REL)
+#define gh_atomic_exchange(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
+#define gh_atomic_add(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+#define gh_atomic_sub(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_RELAXED)
+
+static inline uint32_t gh_ctz64(uint64_t x) { return x ? (uint32_t)__builtin_ctzll(x) : 64; }
+static inline uint32_t gh_popcount64(uint64_t x) { return (uint32_t)__builtin_popcountll(x); }
+
+/* ---- address-space constants (Go on linux/amd64) ------------------------- */
+#define GH_ARENA_SHIFT 26                                  /* 64 MiB heap arenas */
+#define GH_ARENA_SIZE ((uintptr_t)1 << GH_ARENA_SHIFT)
+#define GH_PAGES_PER_ARENA (GH_ARENA_SIZE >> GH_PAGE_SHIFT) /* 8192 */
+#define GH_ADDR_BITS 48                                    /* user space on x86-64 and arm64 */
+#define GH_ARENA_L1_ENTRIES ((uintptr_t)1 << (GH_ADDR_BITS - GH_ARENA_SHIFT))
+#define GH_CHUNK_PAGES 512                                 /* page-allocator chunk: 4 MiB */
+#define GH_CHUNKS_PER_ARENA (GH_PAGES_PER_ARENA / GH_CHUNK_PAGES)
+#define GH_CHUNK_WORDS (GH_CHUNK_PAGES / 64)
+#define GH_NUM_SPAN_CLASSES (GH_NUM_SIZE_CLASSES * 2)
+#define GH_MAX_OBJS_PER_SPAN 1024 /* 8 KiB of 8-byte objects */
+#define GH_MAX_BITMAP_WORDS (GH_MAX_OBJS_PER_SPAN / 64)
+#define GH_MAX_ALLOC ((size_t)1 << 46) /* larger requests fail with ENOMEM at once */
+
+/* Span class: size class * 2 + noscan bit (Go: mheap.go:spanClass). Class 0 is large. */
+typedef uint8_t gh_spanclass;
+static inline gh_spanclass gh_make_spanclass(uint32_t sizeclass, bool noscan) {
+  return (gh_spanclass)(sizeclass << 1 | (noscan ? 1 : 0));
+}
+static inline uint32_t gh_spanclass_sizeclass(gh_spanclass sc) { return sc >> 1; }
+static inline bool gh_spanclass_noscan(gh_spanclass sc) { return sc & 1; }
+
+/* ---- mspan (Go: mheap.go:mspan) ------------------------------------------ */
+typedef enum gh_span_state {
+  GH_SPAN_DEAD = 0,   /* not in use: on no list, its pages free (Go: mSpanDead) */
+  GH_SPAN_IN_USE = 1, /* holds heap objects (Go: mSpanInUse) */
+  GH_SPAN_STATE_COUNT
+} gh_span_state;
+extern const char *const gh_span_state_names[GH_SPAN_STATE_COUNT]; /* Go: mSpanStateNames */
+
+struct gh_mcache;
+struct gh_spanlist;
+
+/*
+ * A small-object span is `npages` pages cut into `nelems` slots of `elemsize`
+ * bytes; a large span (class 0) is one object of `npages` pages. Metadata never
+ * lives in user memory: the bitmaps are separate, so an overflowing block cannot
+ * corrupt the allocator.
+ *
+ * Invariants (between sweeps; a sweep re-establishes them):
+ *  I1  slot i is allocated  <=>  (i < freeindex || alloc_bits[i]) && !freed(i),
+ *      where freed(i) = free_bits[i] || xremote_free_bits[i] (explicit frees not
+ *      yet swept). Allocation never sets alloc_bits; it only advances freeindex.
+ *  I2  alloc_cache holds ~alloc_bits[freeindex .. freeindex+63] as seen from
+ *      freeindex's 64-slot word, shifted so bit 0 is slot freeindex.
+ *  I3  alloc_count == freeindex-allocated + popcount(alloc_bits >= freeindex)
+ *      (frees are subtracted only when swept).
+ *  I4  bits of every bitmap at indices >= nelems are zero.
+ *  I5  sweepgen, relative to the heap's h (gh_mheap.xsweepgen):
+ *        h-2 needs sweeping, h-1 being swept, h swept and not cached,
+ *        h+1 cached before this sweep cycle began, h+3 swept then cached.
+ *      Only the owner of a span (the thread that took it off an mcentral list
+ *      or its mcache) may change it.
+ *  I6  a span with state IN_USE is mapped by every one of its pages in the
+ *      arena's spans[] table; a DEAD span by none.
+ */
+typedef struct gh_mspan {
+  /* accessed on every allocation, by the owning thread only */
+  uint64_t alloc_cache;    /* I2: 1 bits are free slots, bit 0 = slot freeindex */
+  uint32_t freeindex;      /* next slot to examine; slots below are allocated (I1) */
+  uint32_t nelems;         /* number of slots; 1 for a large span */
+  uintptr_t start_addr;    /* first byte; page aligned */
+  uintptr_t elemsize;      /* slot size; npages*8KiB for a large span */
+  uint32_t alloc_count;    /* I3 */
+  uint32_t div_mul;        /* reciprocal of elemsize (msize.h); 0 for large spans */
+  /* accessed on every free */
+  uint64_t *alloc_bits;    /* I1: allocation bitmap as of the last sweep */
+  uint64_t *free_bits;     /* slots freed by the owning thread since the last sweep */
+  uint64_t *xremote_free_bits; /* slots freed by other threads; atomic OR, taken by xchg */
+  struct gh_mcache *xowner;    /* the mcache caching this span, or NULL */
+  gh_spanclass spanclass;  /* size class * 2 + noscan */
+  uint8_t xstate;          /* gh_span_state; set last on init, with release order */
+  uint8_t needzero;        /* 1 if free slots may hold old data */
+  uint8_t xqueued;         /* 1 once a free asked for a sweep; cleared by the sweeper */
+  uint32_t npages;
+  /* the mcentral's lists (owned by its lock) */
+  struct gh_mspan *next, *prev;
+  struct gh_spanlist *list; /* the list this span is on, NULL if none */
+  uint32_t xsweepgen;      /* I5 */
+  uint32_t alloc_count_before_cache; /* alloc_count when last cached or swept (stats) */
+  uint64_t *gcmark_bits;   /* the collector's mark bits: zero between collections */
+  uintptr_t limit;         /* end of usable data: start + nelems*elemsize, or + size */
+} gh_mspan;
+
+static inline uint32_t gh_span_bitmap_words(const gh_mspan *s) { return (s->nelems + 63) / 64; }
+
+/* ---- span lists (mcentral) ------------------------------------------------ */
+typedef struct gh_spanlist {
+  gh_mspan *first;
+  uint32_t count;
+} gh_spanlist;
+
+/* ---- mcentral (Go: mcentral.go) ------------------------------------------- */
+/*
+ * One per span class. Spans that are not cached by an mcache sit on one of
+ * four lists, partial/full x swept/unswept; which index of each pair is "swept"
+ * flips with the heap's sweepgen (Go: mcentral.go:partialSwept). A span is
+ * unswept either because a collection has run (sweepgen h-2) or because an
+ * explicit free queued it (xqueued). Every field below `lock` is protected by it.
+ */
+typedef struct gh_mcentral {
+  gh_mutex lock;
+  gh_spanclass spanclass;
+  gh_spanlist partial[2]; /* spans with free slots */
+  gh_spanlist full[2];    /* spans without free slots (as of their last sweep) */
+  uint64_t nspans;        /* spans of this class in use, cached ones included */
+  char pad[GH_CACHELINE];
+} gh_mcentral;
+
+/* ---- mcache (Go: mcache.go) ----------------------------------------------- */
+/*
+ * One per thread, reached through an initial-exec TLS pointer. Only its
+ * thread touches alloc[] and the local counters; the registry links are
+ * protected by the world lock.
+ */
+typedef struct gh_mcache {
+  gh_mspan *alloc[GH_NUM_SPAN_CLASSES]; /* the span to allocate from; &gh_emptyspan if none */
+  uint64_t thread_id;
+  struct gh_mcache *all_next, *all_prev; /* registry of live mcaches (world lock) */
+} gh_mcache;
+
+extern gh_mspan gh_emptyspan; /* nelems 0: the fast path always misses on it */
+
+/* ---- page allocator (Go: mpagealloc.go, mpallocbits.go) -------------------- */
+/* Summary of one chunk of 512 pages (Go: pallocSum): free pages at the start,
+ * the longest free run, free pages at the end. */
+typedef struct gh_pallocsum {
+  uint16_t start, max, end;
+} gh_pallocsum;
+
+/*
+ * Per-arena page state, protected by the heap lock:
+ *   alloc bit 1 = page in use by a span, or not yet committed (never free);
+ *   scav  bit 1 = page is free and released to the OS (reads as zero).
+ * Invariant: scav implies !alloc; summaries match the alloc bits.
+ */
+typedef struct gh_pallocdata {
+  uint64_t alloc[GH_PAGES_PER_ARENA / 64];
+  uint64_t scav[GH_PAGES_PER_ARENA / 64];
+  gh_pallocsum sum[GH_CHUNKS_PER_ARENA];
+} gh_pallocdata;
+
+/* ---- heap arena (Go: mheap.go:heapArena) ----------------------------------- */
+typedef struct gh_heaparena {
+  gh_mspan *spans[GH_PAGES_PER_ARENA]; /* I6: page -> its in-use span, or NULL */
+  gh_pallocdata pages;                 /* the page allocator's view of this arena */
+  uintptr_t base;                      /* first byte of the arena */
+  uint32_t committed_pages;            /* pages [0, committed) are read/write */
+} gh_heaparena;
+
+/* ---- mheap (Go: mheap.go:mheap) --------------------------------------------- */
+typedef struct gh_mheap {
+  gh_mutex lock; /* protects everything below that is not atomic */
+  gh_heaparena **arenas_l1; /* GH_ARENA_L1_ENTRIES slots: arena index -> metadata */
+  gh_heaparena **all_arenas; /* every arena, in address order */
+  uint32_t narenas, arenas_cap;
+  uint32_t search_arena;    /* lowest arena (index into all_arenas) that may have free pages */
+  uintptr_t next_hint;      /* where to try to reserve the next arena */
+  uint32_t xsweepgen;       /* I5's h: advanced by 2 per collection */
+  /* accounting, in pages (heap lock) */
+  uint64_t pages_inuse;     /* pages in in-use spans */
+  uint64_t pages_committed; /* pages made read/write */
+  uint64_t pages_free;      /* committed free pages, released or not */
+  uint64_t pages_released;  /* free pages given back to the OS */
+} gh_mheap;
+
+extern gh_mheap gh_heap;
+extern gh_mcentral gh_central[GH_NUM_SPAN_CLASSES];
+
+/* ---- mfixalloc.c: off-heap fixed-size allocation for metadata ------------- */
+typedef struct gh_fixalloc {
+  size_t size;        /* object size */
+  void *free_list;    /* freed objects; first word links them */
+  char *chunk, *chunk_end;
+  uint64_t inuse;     /* objects handed out and not freed */
+} gh_fixalloc;
+void gh_fixalloc_init(gh_fixalloc *f, size_t size);
+void *gh_fixalloc_alloc(gh_fixalloc *f); /* zeroed; NULL when the OS refuses */
+void gh_fixalloc_free(gh_fixalloc *f, void *p);
+void *gh_persistent_alloc(size_t size); /* never freed; zeroed; NULL on failure */
+extern uint64_t gh_metadata_bytes;      /* mapped for metadata (atomic) */
+
+/* ---- mpagealloc.c: the page allocator, heap lock held ---------------------- */
+void gh_pagealloc_init_arena(gh_heaparena *a);
+uintptr_t gh_pagealloc_alloc_locked(uintptr_t npages, uintptr_t *scav_pages);
+bool gh_pagealloc_alloc_at_locked(uintptr_t addr, uintptr_t npages, uintptr_t *scav_pages);
+void gh_pagealloc_free_locked(uintptr_t addr, uintptr_t npages);
+void gh_pagealloc_grow_locked(uintptr_t addr, uintptr_t npages);
+bool gh_pagealloc_find_unscavenged_locked(uintptr_t max_pages, uintptr_t *addr, uintptr_t *npages);
+void gh_pagealloc_mark_scavenged_locked(uintptr_t addr, uintptr_t npages);
+bool gh_pagealloc_is_free_locked(uintptr_t addr);
+void gh_pagealloc_check_locked(void); /* aborts with a message if an invariant fails */
+
+/* ---- mheap.c ------------------------------------------------------------------ */
+void gh_mheap_init(void);
+gh_mspan *gh_mheap_alloc_span(uintptr_t npages, gh_spanclass sc, uintptr_t align_pages);
+void gh_mheap_free_span(gh_mspan *s);
+bool gh_mheap_grow_span_in_place(gh_mspan *s, uintptr_t new_npages);
+void gh_mheap_scavenge(uint64_t bytes); /* release up to `bytes` of free pages */
+void gh_mheap_reclaim(void);            /* sweep every queued span (Go: mheap.reclaim) */
+void gh_mheap_check(void);
+gh_heaparena *gh_arena_of(uintptr_t p);
+
+/* Go: mheap.go:spanOf. The span that owns p, or NULL if goheap does not
+ * own p. Two dependent loads after the range check. */
+static inline gh_mspan *gh_span_of(uintptr_t p) {
+  uintptr_t i = p >> GH_ARENA_SHIFT;
+  if (gh_unlikely(i >= GH_ARENA_L1_ENTRIES || gh_heap.arenas_l1 == NULL)) return NULL;
+  gh_heaparena *a = gh_heap.arenas_l1[i];
+  if (gh_unlikely(a == NULL)) return NULL;
+  return a->spans[(p >> GH_PAGE_SHIFT) & (GH_PAGES_PER_ARENA - 1)];
+}
+
+/* ---- mspan.c: bitmap operations (Go: mbitmap.go) ----------------------------- */
+void gh_mspan_init_small(gh_mspan *s, gh_spanclass sc);
+uint32_t gh_mspan_next_free_index(gh_mspan *s);
+void gh_mspan_refill_alloc_cache(gh_mspan *s, uint32_t word);
+uint32_t gh_mspan_count_alloc(const gh_mspan *s);
+bool gh_mspan_is_allocated(const gh_mspan *s, uint32_t i); /* I1, racy-safe reads */
+void gh_mspan_check(const gh_mspan *s); /* aborts with a message if an invariant fails */
+void gh_mspan_flush_nmalloc(gh_mspan *s);
+
+static inline uint32_t gh_mspan_obj_index(const gh_mspan *s, uintptr_t p) {
+  return gh_div_by_elemsize(p - s->start_addr, s->div_mul);
+}
+
+/* ---- mgcsweep.c ----------------------------------------------------------------- */
+uint32_t gh_mspan_sweep(gh_mspan *s); /* merge pending frees; returns slots freed */
+
+/* ---- mcentral.c ----------------------------------------------------------------- */
+void gh_mcentral_init(gh_mcentral *c, gh_spanclass sc);
+gh_mspan *gh_mcentral_cache_span(gh_mcentral *c, gh_mcache *owner);
+void gh_mcentral_uncache_span(gh_mcentral *c, gh_mspan *s);
+void gh_mcentral_queue_for_sweep(gh_mcentral *c, gh_mspan *s);
+bool gh_mcentral_reclaim(gh_mcentral *c); /* sweep queued spans, free empty ones; true if any */
+void gh_mcentral_check(gh_mcentral *c);
+
+/* ---- mcache.c ------------------------------------------------------------------- */
+gh_mcache *gh_mcache_get_slow(void); /* creates the thread's mcache */
+gh_mspan *gh_mcache_refill(gh_mcache *c, gh_spanclass sc);
+void gh_mcache_release_all(gh_mcache *c);
+void gh_mcache_flush_stats(gh_mcache *c);
+gh_mcache *gh_mheap_alloc_mcache(void); /* mheap.c: zeroed, NULL if out of memory */
+void gh_mheap_free_mcache(gh_mcache *c);
+extern __thread gh_mcache *gh_tls_mcache __attribute__((tls_model("initial-exec")));
+
+/* ---- world.c: threads and fork --------------------------------------------------- */
+void gh_world_init(void);        /* the thread-exit key; before init completes */
+void gh_world_init_fork(void);   /* fork handlers; may allocate, so after init */
+void gh_world_register(gh_mcache *c);
+void gh_world_unregister(gh_mcache *c);
+uint64_t gh_world_num_threads(void);
+
+/* ---- malloc.c ----------------------------------------------------------------------- */
+void gh_ensure_init(void);
+extern int gh_initialized;
+
+/* ---- panic.c: reporting bad calls (Go: panic.go:throw) ---------------------- */
+typedef enum gh_bad_kind {
+  GH_BAD_DOUBLE_FREE,
+  GH_BAD_FOREIGN,
+  GH_BAD_INTERIOR,
+  GH_BAD_SIZE_MISMATCH,
+} gh_bad_kind;
+/* Reports a bad call on stderr and aborts, or returns in report mode. */
+void gh_report_bad_pointer(const char *op, uintptr_t p, gh_bad_kind kind, const gh_mspan *s,
+                           size_t given_size);
+__attribute__((noreturn)) void gh_throw(const char *msg); /* internal invariant broken */
+__attribute__((noreturn)) void gh_throw2(const char *msg, const char *detail, uint64_t val);
+/* A small printf-free formatter: appends to buf. */
+typedef struct gh_buf {
+  char *p, *end;
+} gh_buf;
+void gh_buf_str(gh_buf *b, const char *s);
+void gh_buf_u64(gh_buf *b, uint64_t v);
+void gh_buf_hex(gh_buf *b, uint64_t v);
+void gh_buf_bytes(gh_buf *b, uint64_t v); /* "12.3 MiB" */
+
+/* ---- options.c -------------------------------------------------------------------- */
+typedef enum gh_option {
+  GH_OPT_ON_ERROR,      /* 0 abort, 1 report */
+  GH_OPT_STATS,         /* print the heap summary at exit */
+  GH_OPT_VERBOSE,       /* print the options in effect at start-up */
+  GH_OPT_RETAIN,        /* bytes of free pages kept before returning any to the OS */
+  GH_OPT_RETAIN_PERCENT,/* ... or this percentage of the heap in use, if larger */
+  GH_OPT_COUNT
+} gh_option;
+void gh_options_init(void);
+int64_t gh_option_get(gh_option o);
+void gh_option_set(gh_option o, int64_t v);
+void gh_options_print(void);
+
+/* ---- mstats.c ------------------------------------------------------------------------ */
+typedef struct gh_class_stats {
+  uint64_t nmalloc; /* objects allocated (flushed from mcaches), atomic */
+  uint64_t nfree;   /* objects freed and swept, atomic */
+} gh_class_stats;
+extern gh_class_stats gh_class_stats_tab[GH_NUM_SIZE_CLASSES];
+extern uint64_t gh_large_nmalloc, gh_large_nfree, gh_large_bytes; /* atomic */
+void gh_stats_print_at_exit(void);
+
+#endif /* GH_INTERNAL_H */

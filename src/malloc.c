@@ -1,0 +1,481 @@
+/*
+ * malloc.c -- goheap's entry points, and the overview of the whole allocator.
+ * (Go: malloc.go, the header comment and mallocgc.)
+ *
+ * goheap is Go's runtime memory allocator in C. The layers, top down:
+ *
+ *   malloc.c     size -> size class -> span class; small, large and aligned paths;
+ *                free, realloc and the rest of the malloc family (gh_*)
+ *   mcache.c     per-thread cache: one span per span class, no locks
+ *   mcentral.c   per span class: partial/full x swept/unswept span lists
+ *   mheap.c      64 MiB arenas, the arena index (spanOf), spans of pages
+ *   mpagealloc.c free-page bitmaps with per-chunk summaries, released bits
+ *   os/          mmap, mprotect, madvise, locks, threads: the only OS calls
+ *   mgcsweep.c   sweeping a span: how freed slots become reusable
+ *
+ * Allocating a small object (<= 32 KiB):
+ *   1. round the size up to one of 66 size classes (msize.h, two table lookups);
+ *   2. take the thread's mcache span for that class and find a free slot with
+ *      count-trailing-zeros on its alloc cache (next_free_fast below: no lock,
+ *      no atomic read-modify-write);
+ *   3. if the span is used up, mcache refill sweeps it in place or swaps it for
+ *      another from the class's mcentral, which sweeps queued spans or grows a
+ *      new span from the heap;
+ *   4. the heap finds free pages in the page allocator, or grows: commits 4 MiB
+ *      more of the current arena, or reserves a new arena.
+ * A large object (> 32 KiB) is a span of its own, straight from the heap.
+ *
+ * Freeing (Go never frees explicitly; goheap must): spanOf(p) finds the span
+ * in two dependent loads; the slot index comes from a multiplication by the
+ * span's reciprocal; a pointer that is not the start of an allocated slot is
+ * reported. The slot is recorded in a free bitmap: plain stores when the
+ * freeing thread's mcache holds the span, one atomic OR from any other thread.
+ * Sweeping merges those bits into the alloc bits (mgcsweep.c). A span whose
+ * every object is freed goes back to the heap, its pages to the page
+ * allocator, and free pages beyond the retain limit back to the OS.
+ *
+ * Call tree of the fast and slow paths:
+ *   gh_malloc -> small_alloc -> next_free_fast                 (fast)
+ *                            -> small_alloc_slow -> gh_mspan_next_free_index
+ *                                                 -> gh_mcache_refill -> gh_mcentral_cache_span
+ *                                                                      -> gh_mheap_alloc_span
+ *             -> large_alloc -> gh_mheap_alloc_span
+ *   gh_free   -> free_small (owner: plain bit; else free_remote: atomic OR)
+ *             -> free_large -> gh_mheap_free_span
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+int gh_initialized;
+static gh_mutex init_lock = GH_MUTEX_INIT;
+
+/* ---- initialisation ---------------------------------------------------------- */
+
+static GH_COLD void init_slow(void) {
+  gh_mutex_lock(&init_lock);
+  if (!gh_atomic_load_acquire(&gh_initialized)) {
+    gh_options_init();
+    gh_mheap_init();
+    for (uint32_t i = 0; i < GH_NUM_SPAN_CLASSES; i++) gh_mcentral_init(&gh_central[i], (gh_spanclass)i);
+    gh_world_init();
+    gh_atomic_store_release(&gh_initialized, 1);
+    gh_mutex_unlock(&init_lock);
+    gh_world_init_fork(); /* pthread_atfork may call malloc: the heap is up now */
+    return;
+  }
+  gh_mutex_unlock(&init_lock);
+}
+
+void gh_ensure_init(void) {
+  if (gh_unlikely(!gh_atomic_load_acquire(&gh_initialized))) init_slow();
+}
+
+static void *fail_enomem(void) {
+  errno = ENOMEM;
+  return NULL;
+}
+
+/* ---- small objects: the fast path ----------------------------------------------- */
+
+/*
+ * Go: malloc.go:nextFreeFast. A free slot from the span's alloc cache, or NULL
+ * when the cache is empty, the span is full, or the next slot starts a new
+ * 64-slot word (the slow path refills the cache). About a dozen instructions.
+ */
+static inline void *next_free_fast(gh_mspan *s) {
+  uint64_t cache = s->alloc_cache;
+  uint32_t bit = (uint32_t)__builtin_ctzll(cache | (1ull << 63));
+  uint32_t result = s->freeindex + bit;
+  if (gh_unlikely(cache == 0 || result >= s->nelems)) return NULL;
+  uint32_t next = result + 1;
+  if (gh_unlikely(next % 64 == 0 && next != s->nelems)) return NULL;
+  s->alloc_cache = (cache >> bit) >> 1;
+  gh_atomic_store_relaxed(&s->freeindex, next);
+  s->alloc_count++;
+  return (void *)(s->start_addr + (uintptr_t)result * s->elemsize);
+}
+
+/* Go: malloc.go:(*mcache).nextFree. Slow path: advance in the span, or refill. */
+static GH_NOINLINE void *small_alloc_slow(gh_spanclass sc, size_t zero_bytes) {
+  gh_mcache *c = gh_tls_mcache ? gh_tls_mcache : gh_mcache_get_slow();
+  if (!c) return fail_enomem();
+  gh_mspan *s = c->alloc[sc];
+  uint32_t i = gh_mspan_next_free_index(s);
+  if (i == s->nelems) {
+    s = gh_mcache_refill(c, sc);
+    if (!s) return fail_enomem();
+    i = gh_mspan_next_free_index(s);
+    if (i == s->nelems) gh_throw2("refill returned a full span", "span", s->start_addr);
+  }
+  s->alloc_count++;
+  void *p = (void *)(s->start_addr + (uintptr_t)i * s->elemsize);
+  if (zero_bytes && s->needzero) memset(p, 0, zero_bytes);
+  return p;
+}
+
+/* zero_bytes: how many bytes must read as zero (calloc), 0 for none. */
+static inline void *small_alloc(uint32_t sizeclass, size_t zero_bytes) {
+  gh_spanclass sc = gh_make_spanclass(sizeclass, false);
+  gh_mcache *c = gh_tls_mcache;
+  if (gh_likely(c != NULL)) {
+    gh_mspan *s = c->alloc[sc];
+    void *p = next_free_fast(s);
+    if (gh_likely(p != NULL)) {
+      if (zero_bytes && s->needzero) memset(p, 0, zero_bytes);
+      return p;
+    }
+  }
+  return small_alloc_slow(sc, zero_bytes);
+}
+
+/* ---- large objects (Go: mcache.go:allocLarge) ------------------------------------ */
+
+static GH_NOINLINE void *large_alloc(size_t size, uintptr_t align_pages, bool zero) {
+  gh_ensure_init();
+  if (size > GH_MAX_ALLOC) return fail_enomem();
+  uintptr_t npages = (size + GH_PAGE_SIZE - 1) >> GH_PAGE_SHIFT;
+  if (npages == 0) npages = 1;
+  gh_mspan *s = gh_mheap_alloc_span(npages, gh_make_spanclass(0, false), align_pages);
+  if (!s) return fail_enomem();
+  s->nelems = 1;
+  s->elemsize = npages << GH_PAGE_SHIFT;
+  s->div_mul = 0;
+  s->limit = s->start_addr + size;
+  s->freeindex = 1; /* I1: the one slot is allocated */
+  s->alloc_count = 1;
+  s->alloc_cache = 0;
+  gh_atomic_add(&gh_large_nmalloc, 1);
+  gh_atomic_add(&gh_large_bytes, s->elemsize);
+  gh_atomic_store_release(&s->xstate, GH_SPAN_IN_USE);
+  if (zero && s->needzero) memset((void *)s->start_addr, 0, size);
+  return (void *)s->start_addr;
+}
+
+/* ---- the malloc family ---------------------------------------------------------- */
+
+void *gh_malloc(size_t size) {
+  if (gh_likely(size <= GH_MAX_SMALL_SIZE)) return small_alloc(gh_size_to_class(size), 0);
+  return large_alloc(size, 0, false);
+}
+
+void *gh_calloc(size_t n, size_t size) {
+  size_t bytes;
+  if (gh_unlikely(__builtin_mul_overflow(n, size, &bytes))) return fail_enomem();
+  if (gh_likely(bytes <= GH_MAX_SMALL_SIZE)) return small_alloc(gh_size_to_class(bytes), bytes ? bytes : 1);
+  return large_alloc(bytes, 0, true);
+}
+
+/* The smallest size class >= size whose objects are all `align`-aligned, or 0. */
+static uint32_t aligned_class(size_t align, size_t size) {
+  if (size > GH_MAX_SMALL_SIZE || align > GH_PAGE_SIZE) return 0;
+  for (uint32_t c = gh_size_to_class(size); c < GH_NUM_SIZE_CLASSES; c++)
+    if (gh_class_size(c) % align == 0) return c;
+  return 0;
+}
+
+/* align: a power of two. */
+static void *aligned_alloc_impl(size_t align, size_t size) {
+  if (align <= 16 && (align <= 8 || size > 8)) return gh_malloc(size);
+  if (size > GH_MAX_ALLOC) return fail_enomem();
+  uint32_t c = aligned_class(align, size);
+  if (c) return small_alloc(c, 0);
+  uintptr_t align_pages = align > GH_PAGE_SIZE ? align >> GH_PAGE_SHIFT : 1;
+  if (align_pages > (GH_MAX_ALLOC >> GH_PAGE_SHIFT)) return fail_enomem();
+  return large_alloc(size, align_pages, false);
+}
+
+static bool is_pow2(size_t x) { return x && !(x & (x - 1)); }
+
+int gh_posix_memalign(void **out, size_t align, size_t size) {
+  if (!is_pow2(align) || align % sizeof(void *) != 0) return EINVAL;
+  int saved = errno;
+  void *p = aligned_alloc_impl(align, size);
+  errno = saved;
+  if (!p) return ENOMEM;
+  *out = p;
+  return 0;
+}
+
+void *gh_aligned_alloc(size_t align, size_t size) {
+  if (!is_pow2(align)) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return aligned_alloc_impl(align, size);
+}
+
+/* glibc: an alignment that is not a power of two is rounded up to one. */
+void *gh_memalign(size_t align, size_t size) {
+  if (align > ((size_t)1 << 62)) return fail_enomem();
+  size_t a = 1;
+  while (a < align) a <<= 1;
+  return aligned_alloc_impl(a, size);
+}
+
+void *gh_valloc(size_t size) { return aligned_alloc_impl(gh_os_page_size(), size); }
+
+void *gh_pvalloc(size_t size) {
+  size_t page = gh_os_page_size();
+  if (size > SIZE_MAX - page) return fail_enomem();
+  size = size ? (size + page - 1) & ~(page - 1) : page;
+  return aligned_alloc_impl(page, size);
+}
+
+/* ---- freeing ---------------------------------------------------------------------- */
+
+/* A pointer whose page maps to no span: foreign, or inside free heap memory. */
+static GH_COLD void bad_unmapped(const char *op, uintptr_t p) {
+  int saved = errno;
+  bool ours = gh_arena_of(p) != NULL;
+  gh_report_bad_pointer(op, p, ours ? GH_BAD_DOUBLE_FREE : GH_BAD_FOREIGN, NULL, 0);
+  errno = saved;
+}
+
+static GH_COLD void bad_pointer(const char *op, uintptr_t p, gh_bad_kind kind, const gh_mspan *s) {
+  int saved = errno;
+  gh_report_bad_pointer(op, p, kind, s, 0);
+  errno = saved;
+}
+
+/*
+ * Validates p as the start of a live object and returns its span and slot
+ * index; reports and returns NULL otherwise. The common checks of free,
+ * realloc, malloc_usable_size and the sized frees.
+ */
+static inline gh_mspan *object_span(const char *op, uintptr_t p, uint32_t *index) {
+  gh_mspan *s = gh_span_of(p);
+  if (gh_unlikely(s == NULL)) {
+    bad_unmapped(op, p);
+    return NULL;
+  }
+  uint32_t i = gh_mspan_obj_index(s, p);
+  if (gh_unlikely(s->start_addr + (uintptr_t)i * s->elemsize != p)) {
+    bad_pointer(op, p, GH_BAD_INTERIOR, s);
+    return NULL;
+  }
+  *index = i;
+  return s;
+}
+
+/* A free from a thread that does not cache the span: one atomic OR. */
+static GH_NOINLINE void free_remote(gh_mspan *s, uint32_t i, uintptr_t p) {
+  gh_mcentral *central = &gh_central[s->spanclass]; /* read while our object pins s */
+  uint64_t m = 1ull << (i % 64);
+  if (gh_unlikely(!gh_mspan_is_allocated(s, i) ||
+                  (gh_atomic_fetch_or(&s->xremote_free_bits[i / 64], m) & m))) {
+    bad_pointer("free", p, GH_BAD_DOUBLE_FREE, s);
+    return;
+  }
+  if (!gh_atomic_load_relaxed(&s->xqueued) && !gh_atomic_exchange(&s->xqueued, 1)) {
+    int saved = errno;
+    gh_mcentral_queue_for_sweep(central, s);
+    errno = saved;
+  }
+}
+
+static GH_NOINLINE void free_large(const char *op, gh_mspan *s, uintptr_t p) {
+  uint8_t expect = GH_SPAN_IN_USE;
+  if (!__atomic_compare_exchange_n(&s->xstate, &expect, GH_SPAN_DEAD, false, __ATOMIC_ACQ_REL,
+                                   __ATOMIC_RELAXED)) {
+    bad_pointer(op, p, GH_BAD_DOUBLE_FREE, s);
+    return;
+  }
+  int saved = errno;
+  gh_atomic_add(&gh_large_nfree, 1);
+  gh_atomic_sub(&gh_large_bytes, s->elemsize);
+  gh_mheap_free_span(s);
+  errno = saved;
+}
+
+static inline void free_object(gh_mspan *s, uint32_t i, uintptr_t p) {
+  if (gh_unlikely(gh_spanclass_sizeclass(s->spanclass) == 0)) {
+    free_large("free", s, p);
+    return;
+  }
+  gh_mcache *c = gh_tls_mcache;
+  if (gh_likely(c != NULL && gh_atomic_load_relaxed(&s->xowner) == c)) {
+    uint32_t w = i / 64;
+    uint64_t m = 1ull << (i % 64);
+    if (gh_unlikely((i >= s->freeindex && !(s->alloc_bits[w] & m)) || (s->free_bits[w] & m))) {
+      bad_pointer("free", p, GH_BAD_DOUBLE_FREE, s);
+      return;
+    }
+    s->free_bits[w] |= m;
+    return;
+  }
+  free_remote(s, i, p);
+}
+
+void gh_free(void *ptr) {
+  if (gh_unlikely(ptr == NULL)) return;
+  uint32_t i;
+  gh_mspan *s = object_span("free", (uintptr_t)ptr, &i);
+  if (gh_likely(s != NULL)) free_object(s, i, (uintptr_t)ptr);
+}
+
+static size_t usable_size(const gh_mspan *s) { return s->elemsize; }
+
+/* Is slot i of s a live object (I1, pending frees included)? */
+static bool object_is_live(const gh_mspan *s, uint32_t i) {
+  if (gh_spanclass_sizeclass(s->spanclass) == 0) return gh_atomic_load_acquire(&s->xstate) == GH_SPAN_IN_USE;
+  uint64_t m = 1ull << (i % 64);
+  if (!gh_mspan_is_allocated(s, i) || (gh_atomic_load_relaxed(&s->xremote_free_bits[i / 64]) & m)) return false;
+  return !(gh_atomic_load_relaxed(&s->xowner) == gh_tls_mcache && (s->free_bits[i / 64] & m));
+}
+
+/* object_span, and the object must not be free: for calls that read or keep it. */
+static gh_mspan *live_object_span(const char *op, uintptr_t p, uint32_t *index) {
+  gh_mspan *s = object_span(op, p, index);
+  if (s && gh_unlikely(!object_is_live(s, *index))) {
+    bad_pointer(op, p, GH_BAD_DOUBLE_FREE, s);
+    return NULL;
+  }
+  return s;
+}
+
+/* The span a sized free expects for (align, size), compared with the real one. */
+static bool size_matches(const gh_mspan *s, size_t align, size_t size) {
+  uint32_t want = align ? aligned_class(align, size) : (size <= GH_MAX_SMALL_SIZE ? gh_size_to_class(size) : 0);
+  if (want != gh_spanclass_sizeclass(s->spanclass)) return false;
+  if (want) return true;
+  uintptr_t pages = size ? (size + GH_PAGE_SIZE - 1) >> GH_PAGE_SHIFT : 1;
+  return pages == s->npages;
+}
+
+static void sized_free(const char *op, void *ptr, size_t align, size_t size) {
+  if (ptr == NULL) return;
+  uint32_t i;
+  gh_mspan *s = object_span(op, (uintptr_t)ptr, &i);
+  if (!s) return;
+  if (gh_unlikely(!size_matches(s, align, size))) {
+    int saved = errno;
+    gh_report_bad_pointer(op, (uintptr_t)ptr, GH_BAD_SIZE_MISMATCH, s, size);
+    errno = saved;
+    return;
+  }
+  free_object(s, i, (uintptr_t)ptr);
+}
+
+void gh_free_sized(void *ptr, size_t size) { sized_free("free_sized", ptr, 0, size); }
+
+void gh_free_aligned_sized(void *ptr, size_t align, size_t size) {
+  sized_free("free_aligned_sized", ptr, align <= 16 && (align <= 8 || size > 8) ? 0 : align, size);
+}
+
+size_t gh_malloc_usable_size(void *ptr) {
+  uint32_t i;
+  if (ptr == NULL) return 0;
+  gh_mspan *s = live_object_span("malloc_usable_size", (uintptr_t)ptr, &i);
+  return s ? usable_size(s) : 0;
+}
+
+/* ---- realloc ------------------------------------------------------------------------- */
+
+/* Can the object stay where it is at its new size? (Go has no realloc; the
+ * rule: same size class for small objects, same or more pages for large ones,
+ * growing into free pages right after the span when there are some.) */
+static bool resize_in_place(gh_mspan *s, size_t size) {
+  uint32_t cls = gh_spanclass_sizeclass(s->spanclass);
+  if (cls) return size <= GH_MAX_SMALL_SIZE && gh_size_to_class(size) == cls;
+  if (size <= GH_MAX_SMALL_SIZE || size > GH_MAX_ALLOC) return false;
+  uintptr_t npages = (size + GH_PAGE_SIZE - 1) >> GH_PAGE_SHIFT;
+  if (npages == s->npages) return true;
+  if (npages < s->npages) return false;
+  uintptr_t old = s->elemsize;
+  if (!gh_mheap_grow_span_in_place(s, npages)) return false;
+  gh_atomic_add(&gh_large_bytes, s->elemsize - old);
+  return true;
+}
+
+void *gh_realloc(void *ptr, size_t size) {
+  if (ptr == NULL) return gh_malloc(size);
+  uint32_t i;
+  gh_mspan *s = live_object_span("realloc", (uintptr_t)ptr, &i);
+  if (!s) {
+    errno = EINVAL;
+    return NULL;
+  }
+  if (size == 0) { /* glibc: realloc(p, 0) frees p and returns NULL */
+    free_object(s, i, (uintptr_t)ptr);
+    return NULL;
+  }
+  if (resize_in_place(s, size)) {
+    if (!gh_spanclass_sizeclass(s->spanclass)) s->limit = s->start_addr + size;
+    return ptr;
+  }
+  void *q = gh_malloc(size);
+  if (!q) return NULL;
+  size_t old = usable_size(s);
+  memcpy(q, ptr, old < size ? old : size);
+  free_object(s, i, (uintptr_t)ptr);
+  return q;
+}
+
+void *gh_reallocarray(void *ptr, size_t n, size_t size) {
+  size_t bytes;
+  if (__builtin_mul_overflow(n, size, &bytes)) return fail_enomem();
+  return gh_realloc(ptr, bytes);
+}
+
+/* ---- giving memory back ------------------------------------------------------------------ */
+
+int gh_malloc_trim(size_t pad) {
+  (void)pad;
+  gh_ensure_init();
+  int saved = errno;
+  if (gh_tls_mcache) gh_mcache_release_all(gh_tls_mcache);
+  gh_mheap_reclaim();
+  gh_mutex_lock(&gh_heap.lock);
+  uint64_t before = gh_heap.pages_released;
+  gh_mutex_unlock(&gh_heap.lock);
+  gh_mheap_scavenge(UINT64_MAX);
+  gh_mutex_lock(&gh_heap.lock);
+  uint64_t after = gh_heap.pages_released;
+  gh_mutex_unlock(&gh_heap.lock);
+  errno = saved;
+  return after > before;
+}
+
+void gh_free_os_memory(void) { (void)gh_malloc_trim(0); }
+
+/* ---- the plain names (LD_PRELOAD, static linking) -------------------------------------
+ * Every standard, POSIX, glibc and C23 allocation function, and glibc's internal
+ * __libc_* names (so code that calls them directly agrees with goheap). */
+#ifndef GH_NO_OVERRIDE
+#define GH_ALIAS(name) __attribute__((alias(#name), used, visibility("default")))
+
+void *malloc(size_t size) GH_ALIAS(gh_malloc);
+void free(void *p) GH_ALIAS(gh_free);
+void *calloc(size_t n, size_t size) GH_ALIAS(gh_calloc);
+void *realloc(void *p, size_t size) GH_ALIAS(gh_realloc);
+void *reallocarray(void *p, size_t n, size_t size) GH_ALIAS(gh_reallocarray);
+int posix_memalign(void **out, size_t align, size_t size) GH_ALIAS(gh_posix_memalign);
+void *aligned_alloc(size_t align, size_t size) GH_ALIAS(gh_aligned_alloc);
+void *memalign(size_t align, size_t size) GH_ALIAS(gh_memalign);
+void *valloc(size_t size) GH_ALIAS(gh_valloc);
+void *pvalloc(size_t size) GH_ALIAS(gh_pvalloc);
+size_t malloc_usable_size(void *p) GH_ALIAS(gh_malloc_usable_size);
+void cfree(void *p) GH_ALIAS(gh_free);
+extern void free_sized(void *p, size_t size);
+extern void free_aligned_sized(void *p, size_t align, size_t size);
+void free_sized(void *p, size_t size) GH_ALIAS(gh_free_sized);
+void free_aligned_sized(void *p, size_t align, size_t size) GH_ALIAS(gh_free_aligned_sized);
+int malloc_trim(size_t pad) GH_ALIAS(gh_malloc_trim);
+
+void *__libc_malloc(size_t size) GH_ALIAS(gh_malloc);
+void __libc_free(void *p) GH_ALIAS(gh_free);
+void *__libc_calloc(size_t n, size_t size) GH_ALIAS(gh_calloc);
+void *__libc_realloc(void *p, size_t size) GH_ALIAS(gh_realloc);
+void *__libc_memalign(size_t align, size_t size) GH_ALIAS(gh_memalign);
+void *__libc_valloc(size_t size) GH_ALIAS(gh_valloc);
+void *__libc_pvalloc(size_t size) GH_ALIAS(gh_pvalloc);
+void __libc_cfree(void *p) GH_ALIAS(gh_free);
+int __posix_memalign(void **out, size_t align, size_t size) GH_ALIAS(gh_posix_memalign);
+void __libc_free_sized(void *p, size_t size) GH_ALIAS(gh_free_sized);
+void __libc_free_aligned_sized(void *p, size_t align, size_t size) GH_ALIAS(gh_free_aligned_sized);
+
+#endif

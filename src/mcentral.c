@@ -1,0 +1,205 @@
+/*
+ * mcentral.c -- the central list of spans of one span class.
+ * (Go: mcentral.go.) See malloc.c for the overview.
+ *
+ * A span that no mcache holds is on exactly one of four lists:
+ * partial/full x swept/unswept. Which of the two physical lists of each pair
+ * is "swept" flips every time the collector advances the heap's sweepgen by 2
+ * (Go: mcentral.go:partialSwept/partialUnswept/fullSwept/fullUnswept), so a
+ * collection makes every swept span unswept at once. Without collections a span
+ * becomes unswept when an explicit free on it finds it uncached: the free sets
+ * the span's xqueued flag and moves it here (gh_mcentral_queue_for_sweep).
+ *
+ * cacheSpan follows the seed's flow: a swept span with free slots; else sweep
+ * unswept spans (partial first, then full) and take the first with room;
+ * else grow a new span from the heap.
+ *
+ * Lock: c->lock protects the lists and the fields below it; spans are swept
+ * without it (the sweeper owns a span it has taken off a list). Ranks above
+ * the heap lock: never call into the heap while holding it.
+ */
+#include "internal.h"
+
+gh_mcentral gh_central[GH_NUM_SPAN_CLASSES];
+
+#define SWEEP_BUDGET 100 /* spans cacheSpan sweeps before growing (Go: spanBudget) */
+
+/* ---- the four lists (Go: mcentral.go:partialSwept ...) -------------------- */
+
+static uint32_t swept_index(uint32_t sg) { return (sg >> 1) & 1; }
+static gh_spanlist *partial_swept(gh_mcentral *c, uint32_t sg) { return &c->partial[swept_index(sg)]; }
+static gh_spanlist *partial_unswept(gh_mcentral *c, uint32_t sg) { return &c->partial[1 - swept_index(sg)]; }
+static gh_spanlist *full_swept(gh_mcentral *c, uint32_t sg) { return &c->full[swept_index(sg)]; }
+static gh_spanlist *full_unswept(gh_mcentral *c, uint32_t sg) { return &c->full[1 - swept_index(sg)]; }
+
+static void list_push(gh_spanlist *l, gh_mspan *s) {
+  s->prev = NULL;
+  s->next = l->first;
+  if (l->first) l->first->prev = s;
+  l->first = s;
+  s->list = l;
+  gh_atomic_store_relaxed(&l->count, l->count + 1);
+}
+
+static void list_remove(gh_mspan *s) {
+  gh_spanlist *l = s->list;
+  if (s->prev) s->prev->next = s->next;
+  else l->first = s->next;
+  if (s->next) s->next->prev = s->prev;
+  s->next = s->prev = NULL;
+  s->list = NULL;
+  gh_atomic_store_relaxed(&l->count, l->count - 1);
+}
+
+static gh_mspan *list_pop(gh_spanlist *l) {
+  gh_mspan *s = l->first;
+  if (s) list_remove(s);
+  return s;
+}
+
+void gh_mcentral_init(gh_mcentral *c, gh_spanclass sc) {
+  gh_mutex_reinit(&c->lock);
+  c->spanclass = sc;
+}
+
+/* Puts a span the caller owns on the list its state calls for. c->lock held. */
+static void insert_locked(gh_mcentral *c, gh_mspan *s) {
+  uint32_t sg = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
+  bool room = s->alloc_count < s->nelems;
+  s->xsweepgen = sg;
+  if (gh_atomic_load_acquire(&s->xqueued)) list_push(room ? partial_unswept(c, sg) : full_unswept(c, sg), s);
+  else list_push(room ? partial_swept(c, sg) : full_swept(c, sg), s);
+}
+
+/* Gives a span the caller owns back to the heap. */
+static void release_empty(gh_mcentral *c, gh_mspan *s) {
+  gh_mutex_lock(&c->lock);
+  c->nspans--;
+  gh_mutex_unlock(&c->lock);
+  gh_mheap_free_span(s);
+}
+
+/* Go: mcentral.go:(*mcentral).grow. */
+static gh_mspan *grow(gh_mcentral *c) {
+  uint32_t cls = gh_spanclass_sizeclass(c->spanclass);
+  gh_mspan *s = gh_mheap_alloc_span(gh_class_npages(cls), c->spanclass, 0);
+  if (!s) return NULL;
+  gh_mspan_init_small(s, c->spanclass);
+  gh_atomic_store_release(&s->xstate, GH_SPAN_IN_USE);
+  gh_mutex_lock(&c->lock);
+  c->nspans++;
+  gh_mutex_unlock(&c->lock);
+  return s;
+}
+
+/* Takes one unswept span off the lists and sweeps it; NULL if none. */
+static gh_mspan *sweep_one(gh_mcentral *c) {
+  gh_mutex_lock(&c->lock);
+  uint32_t sg = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
+  gh_mspan *s = list_pop(partial_unswept(c, sg));
+  if (!s) s = list_pop(full_unswept(c, sg));
+  gh_mutex_unlock(&c->lock);
+  if (s) gh_mspan_sweep(s);
+  return s;
+}
+
+/*
+ * Go: mcentral.go:(*mcentral).cacheSpan. A span with at least one free slot,
+ * owned by `owner` from now on, or NULL when the heap cannot grow.
+ */
+gh_mspan *gh_mcentral_cache_span(gh_mcentral *c, gh_mcache *owner) {
+  gh_mutex_lock(&c->lock);
+  uint32_t sg = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
+  gh_mspan *s = list_pop(partial_swept(c, sg));
+  gh_mutex_unlock(&c->lock);
+  for (int budget = SWEEP_BUDGET; !s && budget > 0; budget--) {
+    s = sweep_one(c);
+    if (!s) break;
+    if (s->alloc_count < s->nelems) break;
+    gh_mutex_lock(&c->lock);
+    insert_locked(c, s);
+    gh_mutex_unlock(&c->lock);
+    s = NULL;
+  }
+  if (!s) s = grow(c);
+  if (!s) return NULL;
+  s->xsweepgen = sg + 3;
+  s->alloc_count_before_cache = s->alloc_count;
+  gh_atomic_store_release(&s->xowner, owner);
+  return s;
+}
+
+/* Go: mcentral.go:(*mcentral).uncacheSpan. The owner has swept s in place. */
+void gh_mcentral_uncache_span(gh_mcentral *c, gh_mspan *s) {
+  gh_mspan_flush_nmalloc(s);
+  gh_atomic_store_release(&s->xowner, NULL);
+  if (s->alloc_count == 0 && !gh_atomic_load_acquire(&s->xqueued)) {
+    release_empty(c, s);
+    return;
+  }
+  gh_mutex_lock(&c->lock);
+  insert_locked(c, s);
+  gh_mutex_unlock(&c->lock);
+}
+
+/*
+ * Called by a free that set s->xqueued on a span it does not cache. Moves the
+ * span to its unswept list if it is on a swept one; a span that is cached or
+ * being swept is left alone (its owner sees xqueued when it lets go of it).
+ * The span may have been freed and reused meanwhile: the list test rejects a
+ * span that is not on one of this mcentral's swept lists.
+ */
+void gh_mcentral_queue_for_sweep(gh_mcentral *c, gh_mspan *s) {
+  gh_mutex_lock(&c->lock);
+  uint32_t sg = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
+  if (s->list == partial_swept(c, sg)) {
+    list_remove(s);
+    list_push(partial_unswept(c, sg), s);
+  } else if (s->list == full_swept(c, sg)) {
+    list_remove(s);
+    list_push(full_unswept(c, sg), s);
+  }
+  gh_mutex_unlock(&c->lock);
+}
+
+/* Sweeps the spans queued now; empty ones go back to the heap. */
+bool gh_mcentral_reclaim(gh_mcentral *c) {
+  uint32_t sg = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
+  uint32_t n = gh_atomic_load_relaxed(&partial_unswept(c, sg)->count) +
+               gh_atomic_load_relaxed(&full_unswept(c, sg)->count);
+  bool freed = false;
+  for (; n > 0; n--) {
+    gh_mspan *s = sweep_one(c);
+    if (!s) break;
+    if (s->alloc_count == 0 && !gh_atomic_load_acquire(&s->xqueued)) {
+      release_empty(c, s);
+      freed = true;
+      continue;
+    }
+    gh_mutex_lock(&c->lock);
+    insert_locked(c, s);
+    gh_mutex_unlock(&c->lock);
+  }
+  return freed;
+}
+
+static uint64_t check_list(gh_mcentral *c, gh_spanlist *l, bool room) {
+  uint64_t n = 0;
+  for (gh_mspan *s = l->first; s; s = s->next, n++) {
+    if (s->list != l || s->spanclass != c->spanclass || s->xowner || s->xstate != GH_SPAN_IN_USE)
+      gh_throw2("mcentral: span on the wrong list or in the wrong state", "span", s->start_addr);
+    if (room != (s->alloc_count < s->nelems))
+      gh_throw2("mcentral: span on the partial/full list it does not belong to", "span", s->start_addr);
+    if (s->next && s->next->prev != s) gh_throw("mcentral: broken list links");
+  }
+  if (n != l->count) gh_throw("mcentral: list count is wrong");
+  return n;
+}
+
+void gh_mcentral_check(gh_mcentral *c) {
+  gh_mutex_lock(&c->lock);
+  uint64_t n = 0;
+  for (int i = 0; i < 2; i++) n += check_list(c, &c->partial[i], true) + check_list(c, &c->full[i], false);
+  if (n > c->nspans) gh_throw("mcentral: more spans on lists than in use");
+  gh_mutex_unlock(&c->lock);
+}

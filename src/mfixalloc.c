@@ -1,0 +1,70 @@
+/*
+ * mfixalloc.c -- off-heap allocation of goheap's own metadata.
+ * (Go: mfixalloc.go:fixalloc, malloc.go:persistentalloc.)
+ *
+ * Span structs, mcaches, span bitmaps and arena metadata never live in user
+ * memory and never come from malloc (goheap is malloc). persistent_alloc
+ * carves zeroed memory from 1 MiB mmap'd chunks and never frees it; a
+ * fixalloc hands out objects of one size from persistent memory and keeps
+ * freed ones on a free list for reuse.
+ *
+ * Lock: every caller holds the heap lock (gh_heap.lock), as Go's fixallocs
+ * live under mheap_.lock.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+#define PERSISTENT_CHUNK ((size_t)1 << 20)
+
+static char *persistent_cur, *persistent_end;
+uint64_t gh_metadata_bytes;
+
+void *gh_persistent_alloc(size_t size) {
+  size = (size + 63) & ~(size_t)63;
+  if (size >= PERSISTENT_CHUNK / 4) { /* big requests get their own mapping */
+    void *p = gh_os_alloc_metadata(size);
+    if (p) gh_atomic_add(&gh_metadata_bytes, size);
+    return p;
+  }
+  if ((size_t)(persistent_end - persistent_cur) < size) {
+    char *chunk = gh_os_alloc_metadata(PERSISTENT_CHUNK);
+    if (!chunk) return NULL;
+    gh_atomic_add(&gh_metadata_bytes, PERSISTENT_CHUNK);
+    persistent_cur = chunk;
+    persistent_end = chunk + PERSISTENT_CHUNK;
+  }
+  void *p = persistent_cur;
+  persistent_cur += size;
+  return p;
+}
+
+void gh_fixalloc_init(gh_fixalloc *f, size_t size) {
+  memset(f, 0, sizeof *f);
+  f->size = size < sizeof(void *) ? sizeof(void *) : size;
+}
+
+void *gh_fixalloc_alloc(gh_fixalloc *f) {
+  void *p = f->free_list;
+  if (p) {
+    f->free_list = *(void **)p;
+    memset(p, 0, f->size);
+  } else {
+    if ((size_t)(f->chunk_end - f->chunk) < f->size) {
+      size_t n = 64 * 1024 > f->size * 16 ? 64 * 1024 : f->size * 16;
+      f->chunk = gh_persistent_alloc(n);
+      if (!f->chunk) return NULL;
+      f->chunk_end = f->chunk + n;
+    }
+    p = f->chunk;
+    f->chunk += f->size;
+  }
+  f->inuse++;
+  return p;
+}
+
+void gh_fixalloc_free(gh_fixalloc *f, void *p) {
+  *(void **)p = f->free_list;
+  f->free_list = p;
+  f->inuse--;
+}

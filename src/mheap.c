@@ -1,0 +1,284 @@
+/*
+ * mheap.c -- the page heap: arenas, the arena index, spans of pages.
+ * (Go: mheap.go, malloc.go:(*mheap).sysAlloc, mem.go.) See malloc.c for the overview.
+ *
+ * Address space comes in 64 MiB arenas reserved PROT_NONE, preferably one
+ * after another from Go's hint address 0xc000000000, so the heap stays compact.
+ * Pages are committed in 4 MiB steps as the heap grows (Go: curArena).
+ * Every arena has a gh_heaparena with the page -> span map and the page
+ * allocator's bitmaps; gh_heap.arenas_l1 maps an arena number (address >> 26)
+ * to it, so spanOf(p) is a range check and two dependent loads.
+ *
+ * Span structs and their bitmaps come from fixallocs, never from the heap.
+ * Freed spans' pages go back to the page allocator; when more free memory is
+ * retained than GOHEAP_RETAIN / GOHEAP_RETAIN_PERCENT allow, the freeing thread
+ * returns the highest free pages to the OS (Go: mgcscavenge.go, done here
+ * synchronously rather than by a background goroutine).
+ *
+ * Lock: gh_heap.lock protects the page allocator, the arena list, the fixallocs
+ * and the page counters. It ranks below every mcentral lock.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+gh_mheap gh_heap = {.lock = GH_MUTEX_INIT};
+
+const char *const gh_span_state_names[GH_SPAN_STATE_COUNT] = {"dead", "in use"};
+
+#define ARENA_HINT ((uintptr_t)0xc000000000)
+#define GROW_STEP_PAGES ((uintptr_t)GH_CHUNK_PAGES) /* commit 4 MiB at a time */
+
+static gh_fixalloc span_alloc;
+static gh_fixalloc mcache_alloc; /* Go: mheap_.cachealloc */
+static gh_fixalloc bitmap_alloc[GH_MAX_BITMAP_WORDS + 1]; /* by words per bitmap */
+static uintptr_t cur_base, cur_end; /* reserved, not yet committed (Go: curArena) */
+
+void gh_mheap_init(void) {
+  gh_heap.arenas_l1 = gh_os_alloc_metadata(GH_ARENA_L1_ENTRIES * sizeof(gh_heaparena *));
+  if (!gh_heap.arenas_l1) gh_throw("cannot map the arena index");
+  gh_fixalloc_init(&span_alloc, sizeof(gh_mspan));
+  gh_fixalloc_init(&mcache_alloc, sizeof(gh_mcache));
+  for (uint32_t w = 1; w <= GH_MAX_BITMAP_WORDS; w++) gh_fixalloc_init(&bitmap_alloc[w], 4 * w * 8);
+  gh_heap.next_hint = ARENA_HINT;
+}
+
+gh_heaparena *gh_arena_of(uintptr_t p) {
+  uintptr_t i = p >> GH_ARENA_SHIFT;
+  if (i >= GH_ARENA_L1_ENTRIES || !gh_heap.arenas_l1) return NULL;
+  return gh_heap.arenas_l1[i];
+}
+
+/* ---- growing (Go: mheap.go:(*mheap).grow, malloc.go:sysAlloc) -------------- */
+
+static bool add_arena_locked(uintptr_t base) {
+  gh_heaparena *a = gh_persistent_alloc(sizeof(gh_heaparena));
+  if (!a) return false;
+  a->base = base;
+  gh_pagealloc_init_arena(a);
+  if (gh_heap.narenas == gh_heap.arenas_cap) {
+    uint32_t cap = gh_heap.arenas_cap ? gh_heap.arenas_cap * 2 : 64;
+    gh_heaparena **n = gh_persistent_alloc(cap * sizeof *n); /* the old array is leaked: tiny */
+    if (!n) return false;
+    if (gh_heap.narenas) memcpy(n, gh_heap.all_arenas, gh_heap.narenas * sizeof *n);
+    gh_heap.all_arenas = n;
+    gh_heap.arenas_cap = cap;
+  }
+  uint32_t i = gh_heap.narenas++;
+  while (i > 0 && gh_heap.all_arenas[i - 1]->base > base) {
+    gh_heap.all_arenas[i] = gh_heap.all_arenas[i - 1];
+    i--;
+  }
+  gh_heap.all_arenas[i] = a;
+  if (i < gh_heap.search_arena) gh_heap.search_arena = i;
+  gh_atomic_store_release(&gh_heap.arenas_l1[base >> GH_ARENA_SHIFT], a);
+  return true;
+}
+
+/* Reserves room for at least `bytes` more, contiguous with cur_end if possible. */
+static bool reserve_locked(uintptr_t bytes) {
+  uintptr_t n = (bytes + GH_ARENA_SIZE - 1) & ~(GH_ARENA_SIZE - 1);
+  uintptr_t need = n - (cur_end - cur_base); /* extending the current region */
+  void *p = cur_end ? gh_os_reserve((void *)cur_end, need) : NULL;
+  if (p) {
+    for (uintptr_t b = cur_end; b < cur_end + need; b += GH_ARENA_SIZE)
+      if (!add_arena_locked(b)) return false;
+    cur_end += need;
+    return true;
+  }
+  p = gh_os_reserve((void *)gh_heap.next_hint, n);
+  if (!p) p = gh_os_reserve_aligned(n, GH_ARENA_SIZE);
+  if (!p || (uintptr_t)p + n > (uintptr_t)1 << GH_ADDR_BITS) return false;
+  for (uintptr_t b = (uintptr_t)p; b < (uintptr_t)p + n; b += GH_ARENA_SIZE)
+    if (!add_arena_locked(b)) return false;
+  cur_base = (uintptr_t)p; /* what was left of the old region stays reserved, unused */
+  cur_end = cur_base + n;
+  gh_heap.next_hint = cur_end;
+  return true;
+}
+
+static bool grow_locked(uintptr_t npages) {
+  uintptr_t ask = (npages + GROW_STEP_PAGES - 1) & ~(GROW_STEP_PAGES - 1);
+  if (ask < npages) return false;
+  uintptr_t bytes = ask << GH_PAGE_SHIFT;
+  if (bytes >> GH_PAGE_SHIFT != ask) return false;
+  if (cur_end - cur_base < bytes && !reserve_locked(bytes)) return false;
+  if (gh_os_commit((void *)cur_base, bytes) != 0) return false;
+  gh_pagealloc_grow_locked(cur_base, ask);
+  cur_base += bytes;
+  gh_heap.pages_committed += ask;
+  gh_heap.pages_free += ask;
+  gh_heap.pages_released += ask;
+  return true;
+}
+
+/* ---- spans ---------------------------------------------------------------- */
+
+static void set_span_map(gh_mspan *s, gh_mspan *value) {
+  uintptr_t p = s->start_addr, end = p + ((uintptr_t)s->npages << GH_PAGE_SHIFT);
+  for (; p < end; p += GH_PAGE_SIZE)
+    gh_arena_of(p)->spans[(p >> GH_PAGE_SHIFT) & (GH_PAGES_PER_ARENA - 1)] = value;
+}
+
+gh_mcache *gh_mheap_alloc_mcache(void) {
+  gh_mutex_lock(&gh_heap.lock);
+  gh_mcache *c = gh_fixalloc_alloc(&mcache_alloc);
+  gh_mutex_unlock(&gh_heap.lock);
+  return c;
+}
+
+void gh_mheap_free_mcache(gh_mcache *c) {
+  gh_mutex_lock(&gh_heap.lock);
+  gh_fixalloc_free(&mcache_alloc, c);
+  gh_mutex_unlock(&gh_heap.lock);
+}
+
+/* Takes npages pages aligned to align_pages, growing the heap if needed. */
+static uintptr_t alloc_pages_locked(uintptr_t npages, uintptr_t align_pages, bool may_grow, uintptr_t *scav) {
+  uintptr_t total = npages + (align_pages > 1 ? align_pages - 1 : 0);
+  if (total < npages) return 0;
+  uintptr_t base = gh_pagealloc_alloc_locked(total, scav);
+  if (!base && may_grow && grow_locked(total)) base = gh_pagealloc_alloc_locked(total, scav);
+  if (!base || align_pages <= 1) return base;
+  uintptr_t align = align_pages << GH_PAGE_SHIFT;
+  uintptr_t abase = (base + align - 1) & ~(align - 1);
+  uintptr_t head = (abase - base) >> GH_PAGE_SHIFT, tail = total - head - npages;
+  if (head) gh_pagealloc_free_locked(base, head);
+  if (tail) gh_pagealloc_free_locked(abase + (npages << GH_PAGE_SHIFT), tail);
+  *scav = *scav > npages ? npages : *scav; /* conservative: the kept pages may need zeroing */
+  return abase;
+}
+
+/*
+ * Go: mheap.go:(*mheap).allocSpan. A new in-use span of npages pages whose
+ * start is aligned to align_pages pages (0 or 1: no constraint), with its
+ * bitmaps; NULL when the OS refuses memory. Before growing the heap, queued
+ * spans are swept so their free pages are used first (Go: mheap.reclaim).
+ */
+gh_mspan *gh_mheap_alloc_span(uintptr_t npages, gh_spanclass sc, uintptr_t align_pages) {
+  uint32_t nwords = gh_spanclass_sizeclass(sc) ? (gh_class_nelems(gh_spanclass_sizeclass(sc)) + 63) / 64 : 1;
+  uintptr_t scav = 0;
+  gh_mutex_lock(&gh_heap.lock);
+  uintptr_t base = alloc_pages_locked(npages, align_pages, false, &scav);
+  if (!base) { /* sweep queued spans, then grow */
+    gh_mutex_unlock(&gh_heap.lock);
+    gh_mheap_reclaim();
+    gh_mutex_lock(&gh_heap.lock);
+    base = alloc_pages_locked(npages, align_pages, true, &scav);
+  }
+  gh_mspan *s = base ? gh_fixalloc_alloc(&span_alloc) : NULL;
+  uint64_t *bits = s ? gh_fixalloc_alloc(&bitmap_alloc[nwords]) : NULL;
+  if (!bits) {
+    if (s) gh_fixalloc_free(&span_alloc, s);
+    if (base) gh_pagealloc_free_locked(base, npages);
+    gh_mutex_unlock(&gh_heap.lock);
+    return NULL;
+  }
+  gh_heap.pages_inuse += npages;
+  gh_heap.pages_free -= npages;
+  gh_heap.pages_released -= scav;
+  uint32_t sweepgen = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
+  gh_mutex_unlock(&gh_heap.lock);
+
+  s->start_addr = base;
+  s->npages = (uint32_t)npages;
+  s->spanclass = sc;
+  s->needzero = scav != npages;
+  s->alloc_bits = bits;
+  s->free_bits = bits + nwords;
+  s->xremote_free_bits = bits + 2 * nwords;
+  s->gcmark_bits = bits + 3 * nwords;
+  s->xsweepgen = sweepgen;
+  set_span_map(s, s);
+  return s; /* the caller finishes the layout and publishes xstate */
+}
+
+/* Go: mheap.go:(*mheap).freeSpan. The span must be owned by the caller. */
+void gh_mheap_free_span(gh_mspan *s) {
+  gh_atomic_store_release(&s->xstate, GH_SPAN_DEAD);
+  set_span_map(s, NULL);
+  uint32_t nwords = gh_span_bitmap_words(s);
+  gh_mutex_lock(&gh_heap.lock);
+  gh_pagealloc_free_locked(s->start_addr, s->npages);
+  gh_heap.pages_inuse -= s->npages;
+  gh_heap.pages_free += s->npages;
+  gh_fixalloc_free(&bitmap_alloc[nwords], s->alloc_bits);
+  gh_fixalloc_free(&span_alloc, s);
+  uint64_t dirty = (gh_heap.pages_free - gh_heap.pages_released) << GH_PAGE_SHIFT;
+  uint64_t keep = (gh_heap.pages_inuse << GH_PAGE_SHIFT) / 100 * (uint64_t)gh_option_get(GH_OPT_RETAIN_PERCENT);
+  if (keep < (uint64_t)gh_option_get(GH_OPT_RETAIN)) keep = (uint64_t)gh_option_get(GH_OPT_RETAIN);
+  gh_mutex_unlock(&gh_heap.lock);
+  if (dirty > keep) gh_mheap_scavenge(dirty - keep / 2);
+}
+
+/* Extends a large span over the free pages right after it (for realloc). */
+bool gh_mheap_grow_span_in_place(gh_mspan *s, uintptr_t new_npages) {
+  uintptr_t extra = new_npages - s->npages, scav = 0;
+  uintptr_t next = s->start_addr + ((uintptr_t)s->npages << GH_PAGE_SHIFT);
+  gh_mutex_lock(&gh_heap.lock);
+  bool ok = gh_pagealloc_alloc_at_locked(next, extra, &scav);
+  if (ok) {
+    gh_heap.pages_inuse += extra;
+    gh_heap.pages_free -= extra;
+    gh_heap.pages_released -= scav;
+  }
+  gh_mutex_unlock(&gh_heap.lock);
+  if (!ok) return false;
+  s->npages = (uint32_t)new_npages;
+  s->elemsize = (uintptr_t)new_npages << GH_PAGE_SHIFT;
+  set_span_map(s, s);
+  return true;
+}
+
+/* ---- returning memory (Go: mgcscavenge.go:(*pageAlloc).scavenge) ---------- */
+
+/* Releases up to `bytes` of free pages, highest addresses first. The pages are
+ * taken from the allocator while madvise runs, so the lock is not held then. */
+void gh_mheap_scavenge(uint64_t bytes) {
+  uint64_t want = (bytes + GH_PAGE_SIZE - 1) >> GH_PAGE_SHIFT;
+  while (want > 0) {
+    uintptr_t addr, n, scav;
+    gh_mutex_lock(&gh_heap.lock);
+    bool found = gh_pagealloc_find_unscavenged_locked(want, &addr, &n);
+    if (found) gh_pagealloc_alloc_at_locked(addr, n, &scav);
+    gh_mutex_unlock(&gh_heap.lock);
+    if (!found) return;
+    gh_os_decommit((void *)addr, n << GH_PAGE_SHIFT);
+    gh_mutex_lock(&gh_heap.lock);
+    gh_pagealloc_free_locked(addr, n);
+    gh_pagealloc_mark_scavenged_locked(addr, n);
+    gh_heap.pages_released += n;
+    gh_mutex_unlock(&gh_heap.lock);
+    want -= n;
+  }
+}
+
+/* Go: mheap.go:(*mheap).reclaim. Sweeps every span an explicit free queued,
+ * so empty spans return their pages before the heap grows. */
+void gh_mheap_reclaim(void) {
+  for (uint32_t i = 0; i < GH_NUM_SPAN_CLASSES; i++) gh_mcentral_reclaim(&gh_central[i]);
+}
+
+/* ---- checking --------------------------------------------------------------- */
+
+void gh_mheap_check(void) {
+  gh_mutex_lock(&gh_heap.lock);
+  gh_pagealloc_check_locked();
+  uint64_t inuse = 0, free = 0;
+  for (uint32_t ai = 0; ai < gh_heap.narenas; ai++) {
+    gh_heaparena *a = gh_heap.all_arenas[ai];
+    for (uint32_t pg = 0; pg < GH_PAGES_PER_ARENA; pg++) {
+      bool used = a->pages.alloc[pg / 64] >> (pg % 64) & 1;
+      gh_mspan *s = a->spans[pg];
+      uintptr_t addr = a->base + ((uintptr_t)pg << GH_PAGE_SHIFT);
+      if (s && (s->xstate != GH_SPAN_IN_USE || addr < s->start_addr ||
+                addr >= s->start_addr + ((uintptr_t)s->npages << GH_PAGE_SHIFT) || !used))
+        gh_throw2("mheap: page map names a span that does not hold the page", "page", addr);
+      if (s && addr == s->start_addr) inuse += s->npages;
+      free += !used;
+    }
+  }
+  if (free != gh_heap.pages_free || inuse != gh_heap.pages_inuse)
+    gh_throw2("mheap: page counters disagree with the bitmaps", "free pages", free);
+  gh_mutex_unlock(&gh_heap.lock);
+}

@@ -1,0 +1,113 @@
+/*
+ * mspan.c -- a span's slots and bitmaps. (Go: mbitmap.go:nextFreeIndex,
+ * refillAllocCache, countAlloc, isFree; mheap.go:(*mspan).init.)
+ * See internal.h for the invariants I1-I6 these functions keep.
+ *
+ * Only the span's owner calls the functions that change it; gh_mspan_is_allocated
+ * may be called by any thread (it reads with atomics) to validate a free.
+ */
+#include "internal.h"
+
+/* Go: mheap.go:(*mheap).initSpan for a small-object span: all slots free. */
+void gh_mspan_init_small(gh_mspan *s, gh_spanclass sc) {
+  uint32_t c = gh_spanclass_sizeclass(sc);
+  s->elemsize = gh_class_size(c);
+  s->nelems = gh_class_nelems(c);
+  s->div_mul = gh_class_to_divmagic[c];
+  s->limit = s->start_addr + (uintptr_t)s->nelems * s->elemsize;
+  s->freeindex = 0;
+  s->alloc_count = 0;
+  s->alloc_count_before_cache = 0;
+  gh_mspan_refill_alloc_cache(s, 0);
+}
+
+/* Go: mbitmap.go:refillAllocCache. Loads ~alloc_bits[word] into the cache. */
+void gh_mspan_refill_alloc_cache(gh_mspan *s, uint32_t word) {
+  s->alloc_cache = ~gh_atomic_load_relaxed(&s->alloc_bits[word]);
+}
+
+/*
+ * Go: mbitmap.go:nextFreeIndex. The index of the next free slot at or after
+ * freeindex, or nelems if none; consumes it (advances freeindex past it).
+ */
+uint32_t gh_mspan_next_free_index(gh_mspan *s) {
+  uint32_t sfreeindex = s->freeindex, snelems = s->nelems;
+  if (sfreeindex == snelems) return snelems;
+  uint64_t cache = s->alloc_cache;
+  uint32_t bit = gh_ctz64(cache);
+  while (bit == 64) { /* move to the next 64-slot word */
+    sfreeindex = (sfreeindex + 64) & ~63u;
+    if (sfreeindex >= snelems) {
+      gh_atomic_store_relaxed(&s->freeindex, snelems);
+      return snelems;
+    }
+    gh_mspan_refill_alloc_cache(s, sfreeindex / 64);
+    cache = s->alloc_cache;
+    bit = gh_ctz64(cache);
+  }
+  uint32_t result = sfreeindex + bit;
+  if (result >= snelems) {
+    gh_atomic_store_relaxed(&s->freeindex, snelems);
+    return snelems;
+  }
+  s->alloc_cache = (cache >> bit) >> 1; /* two shifts: a shift by 64 is undefined in C */
+  sfreeindex = result + 1;
+  if (sfreeindex % 64 == 0 && sfreeindex != snelems) gh_mspan_refill_alloc_cache(s, sfreeindex / 64);
+  gh_atomic_store_relaxed(&s->freeindex, sfreeindex);
+  return result;
+}
+
+/* Go: mbitmap.go:countAlloc, over the alloc bits (used by the checker). */
+uint32_t gh_mspan_count_alloc(const gh_mspan *s) {
+  uint32_t n = 0, nwords = gh_span_bitmap_words(s);
+  for (uint32_t w = 0; w < nwords; w++) n += gh_popcount64(s->alloc_bits[w]);
+  return n;
+}
+
+/* I1 without the pending frees: was slot i handed out since the last sweep
+ * or live at it? Safe to call from any thread: the owner's sweep publishes
+ * new alloc bits before it resets freeindex (release), read here in the
+ * opposite order (acquire). */
+bool gh_mspan_is_allocated(const gh_mspan *s, uint32_t i) {
+  if (i < gh_atomic_load_acquire(&s->freeindex)) return true;
+  return gh_atomic_load_acquire(&s->alloc_bits[i / 64]) >> (i % 64) & 1;
+}
+
+static uint64_t below_mask(uint32_t freeindex, uint32_t w) {
+  if (freeindex >= (w + 1) * 64) return ~0ull;
+  if (freeindex <= w * 64) return 0;
+  return (1ull << (freeindex - w * 64)) - 1;
+}
+
+/* Checks I1-I4 and I6 for a span the caller owns; aborts on a violation. */
+void gh_mspan_check(const gh_mspan *s) {
+  uint32_t nwords = gh_span_bitmap_words(s), count = 0;
+  if (s->xstate != GH_SPAN_IN_USE) gh_throw2("mspan: checked span is not in use", "span", s->start_addr);
+  if (s->freeindex > s->nelems) gh_throw2("mspan: freeindex beyond nelems", "span", s->start_addr);
+  for (uint32_t w = 0; w < nwords; w++) {
+    uint64_t live = s->alloc_bits[w] | below_mask(s->freeindex, w);
+    uint64_t tail = w == nwords - 1 && s->nelems % 64 ? ~0ull << (s->nelems % 64) : 0;
+    if ((s->alloc_bits[w] | s->free_bits[w] | s->xremote_free_bits[w] | s->gcmark_bits[w]) & tail)
+      gh_throw2("mspan: bitmap bit set beyond nelems", "span", s->start_addr);
+    if ((s->free_bits[w] | s->xremote_free_bits[w]) & ~live)
+      gh_throw2("mspan: a free slot is marked freed", "span", s->start_addr);
+    count += gh_popcount64(live);
+  }
+  if (count != s->alloc_count) gh_throw2("mspan: alloc_count disagrees with the bitmaps", "span", s->start_addr);
+  if (s->freeindex < s->nelems) {
+    uint32_t w = s->freeindex / 64, b = s->freeindex % 64;
+    uint64_t expect = ~s->alloc_bits[w] >> b;
+    if ((s->alloc_cache ^ expect) & (~0ull >> b))
+      gh_throw2("mspan: alloc_cache does not mirror alloc_bits", "span", s->start_addr);
+  }
+  for (uintptr_t p = s->start_addr; p < s->start_addr + ((uintptr_t)s->npages << GH_PAGE_SHIFT); p += GH_PAGE_SIZE)
+    if (gh_span_of(p) != s) gh_throw2("mspan: page map does not point at the span", "page", p);
+}
+
+/* Adds the allocations made from s since it was cached or last swept to the
+ * class's malloc count (Go: mcache.go:refill's allocCountBeforeCache). Owner only. */
+void gh_mspan_flush_nmalloc(gh_mspan *s) {
+  uint32_t n = s->alloc_count - s->alloc_count_before_cache;
+  if (n) gh_atomic_add(&gh_class_stats_tab[gh_spanclass_sizeclass(s->spanclass)].nmalloc, n);
+  s->alloc_count_before_cache = s->alloc_count;
+}

@@ -1,0 +1,120 @@
+/*
+ * options.c -- every GOHEAP_* setting, in one table. (Go: runtime1.go:dbgvars.)
+ *
+ * Options are read once, at initialisation, from the environment by scanning
+ * environ directly (getenv is avoided: nothing here may allocate). A bad value
+ * prints a warning and keeps the default. GOHEAP_VERBOSE=1 prints the table.
+ * No other file reads the environment.
+ */
+#include "internal.h"
+
+typedef enum { KIND_BOOL, KIND_SIZE, KIND_INT, KIND_ERRMODE } opt_kind;
+
+typedef struct gh_option_desc {
+  const char *name; /* environment variable */
+  opt_kind kind;
+  int64_t value;    /* current value; the default until init */
+  const char *doc;
+} gh_option_desc;
+
+static gh_option_desc options[GH_OPT_COUNT] = {
+  [GH_OPT_ON_ERROR] = {"GOHEAP_ON_ERROR", KIND_ERRMODE, GH_ERROR_ABORT,
+                       "abort | report: what to do after reporting a bad free"},
+  [GH_OPT_STATS] = {"GOHEAP_STATS", KIND_BOOL, 0, "print the heap summary on stderr at exit"},
+  [GH_OPT_VERBOSE] = {"GOHEAP_VERBOSE", KIND_BOOL, 0, "print the options in effect at start-up"},
+  [GH_OPT_RETAIN] = {"GOHEAP_RETAIN", KIND_SIZE, 32 << 20,
+                     "free memory kept from the OS (bytes, K/M/G suffixes)"},
+  [GH_OPT_RETAIN_PERCENT] = {"GOHEAP_RETAIN_PERCENT", KIND_INT, 10,
+                             "...or this % of the heap in use, if larger"},
+};
+
+static void warn(const char *name, const char *value) {
+  char msg[200];
+  gh_buf b = {msg, msg + sizeof msg - 1};
+  gh_buf_str(&b, "goheap: warning: ignoring bad value ");
+  gh_buf_str(&b, name);
+  gh_buf_str(&b, "=");
+  gh_buf_str(&b, value);
+  gh_buf_str(&b, "; keeping the default\n");
+  gh_os_write_stderr(msg, (size_t)(b.p - msg));
+}
+
+static bool str_eq(const char *a, const char *b) {
+  while (*a && (*a | 32) == (*b | 32)) a++, b++;
+  return *a == 0 && *b == 0;
+}
+
+/* Parses a decimal number with an optional K/M/G/T (or KiB...) suffix. */
+static bool parse_size(const char *s, int64_t *out) {
+  uint64_t v = 0;
+  if (*s < '0' || *s > '9') return false;
+  while (*s >= '0' && *s <= '9') {
+    if (v > (UINT64_MAX - 9) / 10) return false;
+    v = v * 10 + (uint64_t)(*s++ - '0');
+  }
+  int shift = 0;
+  if (*s) {
+    switch (*s++ | 32) {
+    case 'k': shift = 10; break;
+    case 'm': shift = 20; break;
+    case 'g': shift = 30; break;
+    case 't': shift = 40; break;
+    default: return false;
+    }
+    if (*s && !str_eq(s, "ib") && !str_eq(s, "b")) return false;
+  }
+  if (v > (uint64_t)INT64_MAX >> shift) return false;
+  *out = (int64_t)(v << shift);
+  return true;
+}
+
+static bool parse(const gh_option_desc *o, const char *s, int64_t *out) {
+  switch (o->kind) {
+  case KIND_BOOL:
+    if (str_eq(s, "1") || str_eq(s, "true") || str_eq(s, "on") || str_eq(s, "yes")) *out = 1;
+    else if (str_eq(s, "0") || str_eq(s, "false") || str_eq(s, "off") || str_eq(s, "no")) *out = 0;
+    else return false;
+    return true;
+  case KIND_ERRMODE:
+    if (str_eq(s, "abort")) *out = GH_ERROR_ABORT;
+    else if (str_eq(s, "report")) *out = GH_ERROR_REPORT;
+    else return false;
+    return true;
+  case KIND_SIZE:
+  case KIND_INT:
+    return parse_size(s, out) && (o->kind == KIND_SIZE || *out <= 1000000);
+  }
+  return false;
+}
+
+void gh_options_init(void) {
+  for (int i = 0; i < GH_OPT_COUNT; i++) {
+    const char *s = gh_os_getenv(options[i].name);
+    int64_t v;
+    if (!s) continue;
+    if (parse(&options[i], s, &v)) options[i].value = v;
+    else warn(options[i].name, s);
+  }
+  if (options[GH_OPT_VERBOSE].value) gh_options_print();
+}
+
+int64_t gh_option_get(gh_option o) { return gh_atomic_load_relaxed(&options[o].value); }
+
+void gh_option_set(gh_option o, int64_t v) { gh_atomic_store_relaxed(&options[o].value, v); }
+
+void gh_options_print(void) {
+  char msg[256];
+  for (int i = 0; i < GH_OPT_COUNT; i++) {
+    gh_buf b = {msg, msg + sizeof msg - 1};
+    gh_buf_str(&b, i == 0 ? "goheap: version " GH_VERSION_STRING ", options:\n" : "");
+    gh_buf_str(&b, "goheap:   ");
+    gh_buf_str(&b, options[i].name);
+    gh_buf_str(&b, "=");
+    if (options[i].kind == KIND_ERRMODE) gh_buf_str(&b, options[i].value ? "report" : "abort");
+    else gh_buf_u64(&b, (uint64_t)options[i].value);
+    gh_buf_str(&b, "  (");
+    gh_buf_str(&b, options[i].doc);
+    gh_buf_str(&b, ")\n");
+    gh_os_write_stderr(msg, (size_t)(b.p - msg));
+  }
+}

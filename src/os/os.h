@@ -1,0 +1,57 @@
+/*
+ * os.h -- the platform layer: the only place goheap talks to the kernel or to
+ * libc for anything but memcpy/memset. (Go: mem_linux.go, os_linux.go, lock_futex.go.)
+ *
+ * Contract for every memory call: addresses and lengths are multiples of the
+ * OS page size; a call that returns int returns 0 on success and -1 on failure.
+ * Nothing here allocates through malloc, so it is safe while goheap is the
+ * process's malloc and before it is initialised.
+ *
+ * Address-space states (Go's mem.go state machine):
+ *   None --reserve--> Reserved (PROT_NONE) --commit--> Ready (read/write)
+ *   Ready --decommit(MADV_DONTNEED)--> Ready but released (zero on next touch)
+ *   any --release--> None
+ */
+#ifndef GH_OS_H
+#define GH_OS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+
+/* ---- memory ---- */
+void *gh_os_reserve(void *hint, size_t size);     /* PROT_NONE; NULL on failure */
+void *gh_os_reserve_aligned(size_t size, size_t align); /* aligned reservation; NULL on failure */
+int gh_os_commit(void *addr, size_t size);        /* Reserved -> Ready */
+int gh_os_decommit(void *addr, size_t size);      /* give the pages back; they read as zero after */
+void gh_os_release(void *addr, size_t size);      /* -> None */
+void *gh_os_alloc_metadata(size_t size);          /* fresh zeroed read/write memory, NULL on failure */
+size_t gh_os_page_size(void);
+
+/* ---- locks: a plain mutex (no allocation, usable before init) ---- */
+typedef struct gh_mutex { pthread_mutex_t m; } gh_mutex;
+#define GH_MUTEX_INIT { PTHREAD_MUTEX_INITIALIZER }
+void gh_mutex_lock(gh_mutex *l);
+void gh_mutex_unlock(gh_mutex *l);
+void gh_mutex_reinit(gh_mutex *l); /* in a fork child: the lock is free again */
+
+/* ---- threads ---- */
+typedef void (*gh_thread_exit_fn)(void *arg);
+int gh_os_thread_key_create(gh_thread_exit_fn fn); /* one key, the mcache destructor */
+void gh_os_thread_key_set(void *value);
+int gh_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+uint64_t gh_os_thread_id(void);
+
+/* ---- process ---- */
+void gh_os_write_stderr(const char *buf, size_t len);
+void gh_os_write_fd(int fd, const char *buf, size_t len);
+__attribute__((noreturn)) void gh_os_abort(void);
+const char *gh_os_getenv(const char *name); /* scans environ; never allocates */
+uint64_t gh_os_nanotime(void);
+int gh_os_getpid(void);
+/* Resident set size in bytes read from /proc/self/statm, 0 if unknown. */
+uint64_t gh_os_rss(void);
+int gh_os_get_errno(void);
+void gh_os_set_errno(int e);
+
+#endif
