@@ -119,6 +119,7 @@ typedef struct gh_mspan {
   uint8_t xstate;          /* gh_span_state; set last on init, with release order */
   uint8_t needzero;        /* 1 if free slots may hold old data */
   uint8_t xqueued;         /* 1 once a free asked for a sweep; cleared by the sweeper */
+  uint32_t xpins;          /* frees between publishing a bit and queueing: no release while > 0 */
   uint32_t npages;
   /* the mcentral's lists (owned by its lock) */
   struct gh_mspan *next, *prev;
@@ -133,7 +134,7 @@ static inline uint32_t gh_span_bitmap_words(const gh_mspan *s) { return (s->nele
 
 /* ---- span lists (mcentral) ------------------------------------------------ */
 typedef struct gh_spanlist {
-  gh_mspan *first;
+  gh_mspan *first, *last; /* newest, oldest */
   uint32_t count;
 } gh_spanlist;
 

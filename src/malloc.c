@@ -261,20 +261,27 @@ static inline gh_mspan *object_span(const char *op, uintptr_t p, uint32_t *index
   return s;
 }
 
-/* A free from a thread that does not cache the span: one atomic OR. */
+/*
+ * A free from a thread that does not cache the span: one atomic OR. The first
+ * such free since the span's last sweep also queues it for sweeping; that
+ * free pins the span first, because once its bit is visible a sweeper may
+ * find the span empty, and must not give it back while this thread still
+ * holds it (mcentral.c:releasable).
+ */
 static GH_NOINLINE void free_remote(gh_mspan *s, uint32_t i, uintptr_t p) {
-  gh_mcentral *central = &gh_central[s->spanclass]; /* read while our object pins s */
+  gh_mcentral *central = &gh_central[s->spanclass];
   uint64_t m = 1ull << (i % 64);
-  if (gh_unlikely(!gh_mspan_is_allocated(s, i) ||
-                  (gh_atomic_fetch_or(&s->xremote_free_bits[i / 64], m) & m))) {
+  bool queue = !__atomic_load_n(&s->xqueued, __ATOMIC_SEQ_CST);
+  if (queue) __atomic_fetch_add(&s->xpins, 1, __ATOMIC_SEQ_CST);
+  if (gh_unlikely(!gh_mspan_is_allocated(s, i) || (gh_atomic_load_relaxed(&s->free_bits[i / 64]) & m) ||
+                  (__atomic_fetch_or(&s->xremote_free_bits[i / 64], m, __ATOMIC_SEQ_CST) & m))) {
     bad_pointer("free", p, GH_BAD_DOUBLE_FREE, s);
-    return;
-  }
-  if (!gh_atomic_load_relaxed(&s->xqueued) && !gh_atomic_exchange(&s->xqueued, 1)) {
+  } else if (queue && !gh_atomic_exchange(&s->xqueued, 1)) {
     int saved = errno;
     gh_mcentral_queue_for_sweep(central, s);
     errno = saved;
   }
+  if (queue) __atomic_fetch_sub(&s->xpins, 1, __ATOMIC_SEQ_CST);
 }
 
 static GH_NOINLINE void free_large(const char *op, gh_mspan *s, uintptr_t p) {
@@ -300,11 +307,13 @@ static inline void free_object(gh_mspan *s, uint32_t i, uintptr_t p) {
   if (gh_likely(c != NULL && gh_atomic_load_relaxed(&s->xowner) == c)) {
     uint32_t w = i / 64;
     uint64_t m = 1ull << (i % 64);
-    if (gh_unlikely((i >= s->freeindex && !(s->alloc_bits[w] & m)) || (s->free_bits[w] & m))) {
+    uint64_t freed = s->free_bits[w];
+    if (gh_unlikely((i >= s->freeindex && !(s->alloc_bits[w] & m)) ||
+                    ((freed | gh_atomic_load_relaxed(&s->xremote_free_bits[w])) & m))) {
       bad_pointer("free", p, GH_BAD_DOUBLE_FREE, s);
       return;
     }
-    s->free_bits[w] |= m;
+    gh_atomic_store_relaxed(&s->free_bits[w], freed | m); /* owner is the only writer */
     return;
   }
   free_remote(s, i, p);

@@ -23,6 +23,7 @@
 gh_mcentral gh_central[GH_NUM_SPAN_CLASSES];
 
 #define SWEEP_BUDGET 100 /* spans cacheSpan sweeps before growing (Go: spanBudget) */
+#define SWEEP_BACKLOG 4  /* queued spans tolerated before a free sweeps the oldest */
 
 /* ---- the four lists (Go: mcentral.go:partialSwept ...) -------------------- */
 
@@ -36,6 +37,7 @@ static void list_push(gh_spanlist *l, gh_mspan *s) {
   s->prev = NULL;
   s->next = l->first;
   if (l->first) l->first->prev = s;
+  else l->last = s;
   l->first = s;
   s->list = l;
   gh_atomic_store_relaxed(&l->count, l->count + 1);
@@ -46,6 +48,7 @@ static void list_remove(gh_mspan *s) {
   if (s->prev) s->prev->next = s->next;
   else l->first = s->next;
   if (s->next) s->next->prev = s->prev;
+  else l->last = s->prev;
   s->next = s->prev = NULL;
   s->list = NULL;
   gh_atomic_store_relaxed(&l->count, l->count - 1);
@@ -53,6 +56,12 @@ static void list_remove(gh_mspan *s) {
 
 static gh_mspan *list_pop(gh_spanlist *l) {
   gh_mspan *s = l->first;
+  if (s) list_remove(s);
+  return s;
+}
+
+static gh_mspan *list_pop_oldest(gh_spanlist *l) {
+  gh_mspan *s = l->last;
   if (s) list_remove(s);
   return s;
 }
@@ -96,8 +105,8 @@ static gh_mspan *grow(gh_mcentral *c) {
 static gh_mspan *sweep_one(gh_mcentral *c) {
   gh_mutex_lock(&c->lock);
   uint32_t sg = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
-  gh_mspan *s = list_pop(partial_unswept(c, sg));
-  if (!s) s = list_pop(full_unswept(c, sg));
+  gh_mspan *s = list_pop_oldest(partial_unswept(c, sg));
+  if (!s) s = list_pop_oldest(full_unswept(c, sg));
   gh_mutex_unlock(&c->lock);
   if (s) gh_mspan_sweep(s);
   return s;
@@ -129,11 +138,16 @@ gh_mspan *gh_mcentral_cache_span(gh_mcentral *c, gh_mcache *owner) {
   return s;
 }
 
-/* Go: mcentral.go:(*mcentral).uncacheSpan. The owner has swept s in place. */
-void gh_mcentral_uncache_span(gh_mcentral *c, gh_mspan *s) {
-  gh_mspan_flush_nmalloc(s);
-  gh_atomic_store_release(&s->xowner, NULL);
-  if (s->alloc_count == 0 && !gh_atomic_load_acquire(&s->xqueued)) {
+/* May a span the caller owns go back to the heap? Empty, no free queued since
+ * its sweep, and no free still working on it (malloc.c:free_remote). */
+static bool releasable(gh_mspan *s) {
+  return s->alloc_count == 0 && !__atomic_load_n(&s->xqueued, __ATOMIC_SEQ_CST) &&
+         !__atomic_load_n(&s->xpins, __ATOMIC_SEQ_CST);
+}
+
+/* Files a span the caller has just swept: back to the heap if empty, else on its list. */
+static void put_swept(gh_mcentral *c, gh_mspan *s) {
+  if (releasable(s)) {
     release_empty(c, s);
     return;
   }
@@ -142,12 +156,32 @@ void gh_mcentral_uncache_span(gh_mcentral *c, gh_mspan *s) {
   gh_mutex_unlock(&c->lock);
 }
 
+/* Go: mcentral.go:(*mcentral).uncacheSpan. The owner has swept s in place. */
+void gh_mcentral_uncache_span(gh_mcentral *c, gh_mspan *s) {
+  gh_mspan_flush_nmalloc(s);
+  gh_atomic_store_release(&s->xowner, NULL);
+  put_swept(c, s);
+}
+
+/* Too many queued spans? Then the oldest one is taken, to be swept by the caller. */
+static gh_mspan *take_backlog_locked(gh_mcentral *c, uint32_t sg) {
+  gh_spanlist *p = partial_unswept(c, sg), *f = full_unswept(c, sg);
+  uint64_t allowed = c->nspans / 8 > SWEEP_BACKLOG ? c->nspans / 8 : SWEEP_BACKLOG;
+  if (p->count + f->count <= allowed) return NULL;
+  return list_pop_oldest(f->count >= p->count ? f : p);
+}
+
 /*
  * Called by a free that set s->xqueued on a span it does not cache. Moves the
  * span to its unswept list if it is on a swept one; a span that is cached or
  * being swept is left alone (its owner sees xqueued when it lets go of it).
  * The span may have been freed and reused meanwhile: the list test rejects a
  * span that is not on one of this mcentral's swept lists.
+ *
+ * Then, like Go's proportional sweep, the freeing thread pays for the queue:
+ * past a backlog of max(4, nspans/8) queued spans it sweeps the oldest, so a
+ * program that frees and goes idle still gets its empty spans (and then its
+ * pages) back, while each sweep merges many frees.
  */
 void gh_mcentral_queue_for_sweep(gh_mcentral *c, gh_mspan *s) {
   gh_mutex_lock(&c->lock);
@@ -159,7 +193,12 @@ void gh_mcentral_queue_for_sweep(gh_mcentral *c, gh_mspan *s) {
     list_remove(s);
     list_push(full_unswept(c, sg), s);
   }
+  gh_mspan *old = take_backlog_locked(c, sg);
   gh_mutex_unlock(&c->lock);
+  if (old) {
+    gh_mspan_sweep(old);
+    put_swept(c, old);
+  }
 }
 
 /* Sweeps the spans queued now; empty ones go back to the heap. */
@@ -171,14 +210,8 @@ bool gh_mcentral_reclaim(gh_mcentral *c) {
   for (; n > 0; n--) {
     gh_mspan *s = sweep_one(c);
     if (!s) break;
-    if (s->alloc_count == 0 && !gh_atomic_load_acquire(&s->xqueued)) {
-      release_empty(c, s);
-      freed = true;
-      continue;
-    }
-    gh_mutex_lock(&c->lock);
-    insert_locked(c, s);
-    gh_mutex_unlock(&c->lock);
+    freed |= s->alloc_count == 0;
+    put_swept(c, s);
   }
   return freed;
 }

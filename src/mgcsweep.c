@@ -36,15 +36,17 @@ static void report_bad_bits(gh_mspan *s, uint32_t w, uint64_t bad) {
 uint32_t gh_mspan_sweep(gh_mspan *s) {
   uint32_t nwords = gh_span_bitmap_words(s), count = 0, nfreed = 0;
   gh_mspan_flush_nmalloc(s);
-  gh_atomic_store_release(&s->xqueued, 0); /* frees from now on queue the span again */
-  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  /* Frees from now on queue the span again. Sequentially consistent, so a free
+   * whose bit this sweep misses is ordered after it and sees xqueued == 0. */
+  __atomic_store_n(&s->xqueued, 0, __ATOMIC_SEQ_CST);
   for (uint32_t w = 0; w < nwords; w++) {
     uint64_t local = s->free_bits[w], remote = 0;
-    if (gh_atomic_load_relaxed(&s->xremote_free_bits[w])) remote = gh_atomic_exchange(&s->xremote_free_bits[w], 0);
+    if (__atomic_load_n(&s->xremote_free_bits[w], __ATOMIC_SEQ_CST))
+      remote = __atomic_exchange_n(&s->xremote_free_bits[w], 0, __ATOMIC_SEQ_CST);
     uint64_t alloc = s->alloc_bits[w] | allocated_below(s->freeindex, w);
     uint64_t freed = (local | remote) & alloc;
     if (gh_unlikely((local & remote) || ((local | remote) & ~alloc))) report_bad_bits(s, w, (local & remote) | ((local | remote) & ~alloc));
-    s->free_bits[w] = 0;
+    gh_atomic_store_relaxed(&s->free_bits[w], 0);
     alloc &= ~freed;
     gh_atomic_store_release(&s->alloc_bits[w], alloc);
     count += gh_popcount64(alloc);

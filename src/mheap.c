@@ -26,7 +26,11 @@ gh_mheap gh_heap = {.lock = GH_MUTEX_INIT};
 
 const char *const gh_span_state_names[GH_SPAN_STATE_COUNT] = {"dead", "in use"};
 
-#define ARENA_HINT ((uintptr_t)0xc000000000)
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define ARENA_HINT ((uintptr_t)0) /* sanitizers own fixed parts of the address space */
+#else
+#define ARENA_HINT ((uintptr_t)0xc000000000) /* Go's arena hint on amd64 */
+#endif
 #define GROW_STEP_PAGES ((uintptr_t)GH_CHUNK_PAGES) /* commit 4 MiB at a time */
 
 static gh_fixalloc span_alloc;
@@ -78,7 +82,8 @@ static bool add_arena_locked(uintptr_t base) {
 /* Reserves room for at least `bytes` more, contiguous with cur_end if possible. */
 static bool reserve_locked(uintptr_t bytes) {
   uintptr_t n = (bytes + GH_ARENA_SIZE - 1) & ~(GH_ARENA_SIZE - 1);
-  uintptr_t need = n - (cur_end - cur_base); /* extending the current region */
+  uintptr_t left = cur_end - cur_base; /* extending the current region keeps it contiguous */
+  uintptr_t need = (bytes - left + GH_ARENA_SIZE - 1) & ~(GH_ARENA_SIZE - 1);
   void *p = cur_end ? gh_os_reserve((void *)cur_end, need) : NULL;
   if (p) {
     for (uintptr_t b = cur_end; b < cur_end + need; b += GH_ARENA_SIZE)
@@ -86,14 +91,14 @@ static bool reserve_locked(uintptr_t bytes) {
     cur_end += need;
     return true;
   }
-  p = gh_os_reserve((void *)gh_heap.next_hint, n);
+  p = gh_heap.next_hint ? gh_os_reserve((void *)gh_heap.next_hint, n) : NULL;
   if (!p) p = gh_os_reserve_aligned(n, GH_ARENA_SIZE);
   if (!p || (uintptr_t)p + n > (uintptr_t)1 << GH_ADDR_BITS) return false;
   for (uintptr_t b = (uintptr_t)p; b < (uintptr_t)p + n; b += GH_ARENA_SIZE)
     if (!add_arena_locked(b)) return false;
   cur_base = (uintptr_t)p; /* what was left of the old region stays reserved, unused */
   cur_end = cur_base + n;
-  gh_heap.next_hint = cur_end;
+  if (gh_heap.next_hint) gh_heap.next_hint = cur_end;
   return true;
 }
 
@@ -133,19 +138,24 @@ void gh_mheap_free_mcache(gh_mcache *c) {
   gh_mutex_unlock(&gh_heap.lock);
 }
 
-/* Takes npages pages aligned to align_pages, growing the heap if needed. */
-static uintptr_t alloc_pages_locked(uintptr_t npages, uintptr_t align_pages, bool may_grow, uintptr_t *scav) {
+/*
+ * Takes npages pages aligned to align_pages, growing the heap if allowed.
+ * *released gets the number of pages taken off the released count; *zeroed
+ * whether all the pages kept are known to read as zero.
+ */
+static uintptr_t alloc_pages_locked(uintptr_t npages, uintptr_t align_pages, bool may_grow, uintptr_t *released,
+                                    bool *zeroed) {
   uintptr_t total = npages + (align_pages > 1 ? align_pages - 1 : 0);
   if (total < npages) return 0;
-  uintptr_t base = gh_pagealloc_alloc_locked(total, scav);
-  if (!base && may_grow && grow_locked(total)) base = gh_pagealloc_alloc_locked(total, scav);
+  uintptr_t base = gh_pagealloc_alloc_locked(total, released);
+  if (!base && may_grow && grow_locked(total)) base = gh_pagealloc_alloc_locked(total, released);
+  *zeroed = base && *released == total;
   if (!base || align_pages <= 1) return base;
   uintptr_t align = align_pages << GH_PAGE_SHIFT;
   uintptr_t abase = (base + align - 1) & ~(align - 1);
   uintptr_t head = (abase - base) >> GH_PAGE_SHIFT, tail = total - head - npages;
-  if (head) gh_pagealloc_free_locked(base, head);
+  if (head) gh_pagealloc_free_locked(base, head); /* now dirty as far as the bitmaps know */
   if (tail) gh_pagealloc_free_locked(abase + (npages << GH_PAGE_SHIFT), tail);
-  *scav = *scav > npages ? npages : *scav; /* conservative: the kept pages may need zeroing */
   return abase;
 }
 
@@ -158,13 +168,14 @@ static uintptr_t alloc_pages_locked(uintptr_t npages, uintptr_t align_pages, boo
 gh_mspan *gh_mheap_alloc_span(uintptr_t npages, gh_spanclass sc, uintptr_t align_pages) {
   uint32_t nwords = gh_spanclass_sizeclass(sc) ? (gh_class_nelems(gh_spanclass_sizeclass(sc)) + 63) / 64 : 1;
   uintptr_t scav = 0;
+  bool zeroed = false;
   gh_mutex_lock(&gh_heap.lock);
-  uintptr_t base = alloc_pages_locked(npages, align_pages, false, &scav);
+  uintptr_t base = alloc_pages_locked(npages, align_pages, false, &scav, &zeroed);
   if (!base) { /* sweep queued spans, then grow */
     gh_mutex_unlock(&gh_heap.lock);
     gh_mheap_reclaim();
     gh_mutex_lock(&gh_heap.lock);
-    base = alloc_pages_locked(npages, align_pages, true, &scav);
+    base = alloc_pages_locked(npages, align_pages, true, &scav, &zeroed);
   }
   gh_mspan *s = base ? gh_fixalloc_alloc(&span_alloc) : NULL;
   uint64_t *bits = s ? gh_fixalloc_alloc(&bitmap_alloc[nwords]) : NULL;
@@ -183,7 +194,7 @@ gh_mspan *gh_mheap_alloc_span(uintptr_t npages, gh_spanclass sc, uintptr_t align
   s->start_addr = base;
   s->npages = (uint32_t)npages;
   s->spanclass = sc;
-  s->needzero = scav != npages;
+  s->needzero = !zeroed;
   s->alloc_bits = bits;
   s->free_bits = bits + nwords;
   s->xremote_free_bits = bits + 2 * nwords;
@@ -235,7 +246,7 @@ bool gh_mheap_grow_span_in_place(gh_mspan *s, uintptr_t new_npages) {
 /* Releases up to `bytes` of free pages, highest addresses first. The pages are
  * taken from the allocator while madvise runs, so the lock is not held then. */
 void gh_mheap_scavenge(uint64_t bytes) {
-  uint64_t want = (bytes + GH_PAGE_SIZE - 1) >> GH_PAGE_SHIFT;
+  uint64_t want = (bytes >> GH_PAGE_SHIFT) + ((bytes & (GH_PAGE_SIZE - 1)) != 0);
   while (want > 0) {
     uintptr_t addr, n, scav;
     gh_mutex_lock(&gh_heap.lock);
