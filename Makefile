@@ -30,7 +30,7 @@ TEST_BINS := $(foreach t,$(TEST_SRCS),$(B)/tests/$(word 2,$(subst /, ,$(t)))-$(b
 .PHONY: all lib tests test demo bench bench-quick install uninstall clean sizeclasses sizeclasses-check
 
 all: lib
-lib: $(SO) $(B)/libgoheap.so $(B)/$(SONAME) $(B)/libgoheap.a $(B)/goheap.pc
+lib: $(SO) $(B)/libgoheap.so $(B)/$(SONAME) $(B)/libgoheap.a
 
 $(B)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -44,8 +44,6 @@ $(B)/libgoheap.so: $(SO)
 	ln -sf $(notdir $(SO)) $@
 $(B)/libgoheap.a: $(OBJS)
 	rm -f $@ && ar rcs $@ $(OBJS)
-$(B)/goheap.pc: goheap.pc.in Makefile
-	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
 
 # Every tests/{unit,api,stress}/X.c becomes build/tests/DIR-X, linked statically:
 # in those binaries the plain malloc names are goheap.
@@ -86,7 +84,8 @@ install: lib
 	ln -sf $(notdir $(SO)) $(DESTDIR)$(LIBDIR)/libgoheap.so
 	install -m 644 $(B)/libgoheap.a $(DESTDIR)$(LIBDIR)/
 	install -m 644 include/goheap.h $(DESTDIR)$(INCDIR)/
-	install -m 644 $(B)/goheap.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' \
+	  goheap.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/goheap.pc
 	sed -e 's|@VERSION@|$(VERSION)|' cmake/goheap-config.cmake.in > $(DESTDIR)$(LIBDIR)/cmake/goheap/goheap-config.cmake
 	sed -e 's|@VERSION@|$(VERSION)|' cmake/goheap-config-version.cmake.in > $(DESTDIR)$(LIBDIR)/cmake/goheap/goheap-config-version.cmake
 

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# lint.sh -- rules of the codebase that a reviewer should not have to check by hand:
+#  - libgoheap.so exports only gh_* and the malloc family (everything else hidden);
+#  - platform calls (mmap, madvise, mprotect, pthread_*, getenv) appear only in src/os/;
+#  - the checked-in size class table is what tools/mksizeclasses generates;
+#  - the library builds warning-free with -Wall -Wextra under gcc and clang;
+#  - the install target installs a usable library (pkg-config and CMake).
+# Ends with "N passed, N failed".
+set -u
+ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+cd "$ROOT" || exit 1
+passed=0 failed=0
+check() { # name, command...
+  local name=$1; shift
+  if out=$("$@" 2>&1); then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL $name"; echo "$out" | head -20; fi
+}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+allowed='^(gh_[a-z0-9_]+|malloc|free|calloc|realloc|reallocarray|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|malloc_usable_size|cfree|free_sized|free_aligned_sized|malloc_trim|mallopt|mallinfo|mallinfo2|malloc_stats|__libc_(malloc|free|calloc|realloc|memalign|valloc|pvalloc|cfree|free_sized|free_aligned_sized)|__posix_memalign)$'
+exports() { nm -D --defined-only "$ROOT/build/libgoheap.so" | awk '{print $3}' | grep -v -E "$allowed"; test $? -eq 1; }
+check "only the API is exported from libgoheap.so" exports
+
+platform() { ! grep -n -E '\b(mmap|munmap|madvise|mprotect|getenv|pthread_[a-z_]+|syscall)\s*\(' src/*.c | grep -v '^\S*:\s*\*' ; }
+check "platform calls only in src/os/" platform
+
+check "size class table matches its generator" make -s sizeclasses-check
+
+warnfree() { # compiler
+  for f in src/*.c src/os/*.c; do
+    "$1" -std=gnu11 -O2 -fPIC -Wall -Wextra -Werror -Wno-unused-parameter -c "$f" -o "$tmp/x.o" || return 1
+  done
+}
+check "builds warning-free with gcc -Wall -Wextra -Werror" warnfree gcc
+if command -v clang >/dev/null; then check "builds warning-free with clang -Wall -Wextra -Werror" warnfree clang; fi
+
+install_use() {
+  make -s install PREFIX="$tmp/prefix" >/dev/null || return 1
+  cat >"$tmp/use.c" <<'C'
+#include <goheap.h>
+#include <stdio.h>
+int main(void) { void *p = gh_malloc(100); gh_free(p); printf("%d\n", GOHEAP_VERSION); return p == 0; }
+C
+  PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" cc "$tmp/use.c" $(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --cflags --libs goheap) -Wl,-rpath,"$tmp/prefix/lib" -o "$tmp/use" || return 1
+  "$tmp/use" || return 1
+  readelf -d "$tmp/prefix/lib/libgoheap.so" | grep -q 'SONAME.*libgoheap.so.0' || return 1
+  test -f "$tmp/prefix/lib/cmake/goheap/goheap-config.cmake"
+}
+check "make install gives a library usable through pkg-config, with a versioned soname" install_use
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
