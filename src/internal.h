@@ -244,6 +244,7 @@ void gh_mheap_init(void);
 gh_mspan *gh_mheap_alloc_span(uintptr_t npages, gh_spanclass sc, uintptr_t align_pages);
 void gh_mheap_free_span(gh_mspan *s);
 bool gh_mheap_grow_span_in_place(gh_mspan *s, uintptr_t new_npages);
+void gh_mheap_shrink_span(gh_mspan *s, uintptr_t new_npages);
 void gh_mheap_scavenge(uint64_t bytes); /* release up to `bytes` of free pages */
 void gh_mheap_reclaim(void);            /* sweep every queued span (Go: mheap.reclaim) */
 void gh_mheap_check(void);

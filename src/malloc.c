@@ -385,16 +385,21 @@ size_t gh_malloc_usable_size(void *ptr) {
 /* ---- realloc ------------------------------------------------------------------------- */
 
 /* Can the object stay where it is at its new size? (Go has no realloc; the
- * rule: same size class for small objects, same or more pages for large ones,
- * growing into free pages right after the span when there are some.) */
+ * rule: same size class for small objects; a large one that stays large gives
+ * back its tail pages when it shrinks and grows into the free pages right
+ * after it when there are some.) */
 static bool resize_in_place(gh_mspan *s, size_t size) {
   uint32_t cls = gh_spanclass_sizeclass(s->spanclass);
   if (cls) return size <= GH_MAX_SMALL_SIZE && gh_size_to_class(size) == cls;
   if (size <= GH_MAX_SMALL_SIZE || size > GH_MAX_ALLOC) return false;
   uintptr_t npages = (size + GH_PAGE_SIZE - 1) >> GH_PAGE_SHIFT;
-  if (npages == s->npages) return true;
-  if (npages < s->npages) return false;
   uintptr_t old = s->elemsize;
+  if (npages == s->npages) return true;
+  if (npages < s->npages) {
+    gh_mheap_shrink_span(s, npages);
+    gh_atomic_sub(&gh_large_bytes, old - s->elemsize);
+    return true;
+  }
   if (!gh_mheap_grow_span_in_place(s, npages)) return false;
   gh_atomic_add(&gh_large_bytes, s->elemsize - old);
   return true;

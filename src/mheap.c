@@ -241,6 +241,21 @@ bool gh_mheap_grow_span_in_place(gh_mspan *s, uintptr_t new_npages) {
   return true;
 }
 
+/* Gives the pages of a large span beyond new_npages back (for realloc). */
+void gh_mheap_shrink_span(gh_mspan *s, uintptr_t new_npages) {
+  uintptr_t extra = s->npages - new_npages;
+  uintptr_t tail = s->start_addr + (new_npages << GH_PAGE_SHIFT);
+  for (uintptr_t p = tail; p < tail + (extra << GH_PAGE_SHIFT); p += GH_PAGE_SIZE)
+    gh_arena_of(p)->spans[(p >> GH_PAGE_SHIFT) & (GH_PAGES_PER_ARENA - 1)] = NULL;
+  s->npages = (uint32_t)new_npages;
+  s->elemsize = new_npages << GH_PAGE_SHIFT;
+  gh_mutex_lock(&gh_heap.lock);
+  gh_pagealloc_free_locked(tail, extra);
+  gh_heap.pages_inuse -= extra;
+  gh_heap.pages_free += extra;
+  gh_mutex_unlock(&gh_heap.lock);
+}
+
 /* ---- returning memory (Go: mgcscavenge.go:(*pageAlloc).scavenge) ---------- */
 
 /* Releases up to `bytes` of free pages, highest addresses first. The pages are
