@@ -47,11 +47,14 @@ $(B)/libgoheap.a: $(OBJS)
 
 # Every tests/{unit,api,stress}/X.c becomes build/tests/DIR-X, linked statically:
 # in those binaries the plain malloc names are goheap.
-$(B)/tests/%: $(B)/libgoheap.a tests/testhelper.h $(HDRS)
-	@mkdir -p $(B)/tests
-	$(CC) -std=gnu11 -O2 -g $(WARN) -Iinclude -Isrc -Itests \
-	  tests/$(firstword $(subst -, ,$*))/$(patsubst $(firstword $(subst -, ,$*))-%,%,$*).c \
-	  $(B)/libgoheap.a -lpthread -o $@
+TEST_CC = $(CC) -std=gnu11 -O2 -g $(WARN) -Iinclude -Isrc -Itests $< $(B)/libgoheap.a -lpthread -o $@
+TEST_DEPS = $(B)/libgoheap.a tests/testhelper.h $(HDRS)
+$(B)/tests/unit-%: tests/unit/%.c $(TEST_DEPS)
+	@mkdir -p $(B)/tests && $(TEST_CC)
+$(B)/tests/api-%: tests/api/%.c $(TEST_DEPS)
+	@mkdir -p $(B)/tests && $(TEST_CC)
+$(B)/tests/stress-%: tests/stress/%.c $(TEST_DEPS)
+	@mkdir -p $(B)/tests && $(TEST_CC)
 
 tests: lib $(TEST_BINS)
 

@@ -79,36 +79,48 @@ static bool add_arena_locked(uintptr_t base) {
   return true;
 }
 
-/* Reserves room for at least `bytes` more, contiguous with cur_end if possible. */
+/* Reserves address space for at least `bytes` more, contiguous with the
+ * current region if possible (Go: sysReserve at the arena hints). */
 static bool reserve_locked(uintptr_t bytes) {
-  uintptr_t n = (bytes + GH_ARENA_SIZE - 1) & ~(GH_ARENA_SIZE - 1);
-  uintptr_t left = cur_end - cur_base; /* extending the current region keeps it contiguous */
+  uintptr_t left = cur_end - cur_base;
   uintptr_t need = (bytes - left + GH_ARENA_SIZE - 1) & ~(GH_ARENA_SIZE - 1);
-  void *p = cur_end ? gh_os_reserve((void *)cur_end, need) : NULL;
-  if (p) {
-    for (uintptr_t b = cur_end; b < cur_end + need; b += GH_ARENA_SIZE)
-      if (!add_arena_locked(b)) return false;
+  if (cur_end && gh_os_reserve((void *)cur_end, need)) {
     cur_end += need;
     return true;
   }
-  p = gh_heap.next_hint ? gh_os_reserve((void *)gh_heap.next_hint, n) : NULL;
+  uintptr_t n = (bytes + GH_ARENA_SIZE - 1) & ~(GH_ARENA_SIZE - 1);
+  void *p = gh_heap.next_hint ? gh_os_reserve((void *)gh_heap.next_hint, n) : NULL;
   if (!p) p = gh_os_reserve_aligned(n, GH_ARENA_SIZE);
-  if (!p || (uintptr_t)p + n > (uintptr_t)1 << GH_ADDR_BITS) return false;
-  for (uintptr_t b = (uintptr_t)p; b < (uintptr_t)p + n; b += GH_ARENA_SIZE)
-    if (!add_arena_locked(b)) return false;
+  if (!p) return false;
+  if ((uintptr_t)p + n > (uintptr_t)1 << GH_ADDR_BITS) {
+    gh_os_release(p, n);
+    return false;
+  }
   cur_base = (uintptr_t)p; /* what was left of the old region stays reserved, unused */
   cur_end = cur_base + n;
   if (gh_heap.next_hint) gh_heap.next_hint = cur_end;
   return true;
 }
 
+/* Gives every arena touched by [lo, hi) its metadata, once. */
+static bool add_arenas_locked(uintptr_t lo, uintptr_t hi) {
+  for (uintptr_t b = lo & ~(GH_ARENA_SIZE - 1); b < hi; b += GH_ARENA_SIZE)
+    if (!gh_arena_of(b) && !add_arena_locked(b)) return false;
+  return true;
+}
+
+/* Go: mheap.go:(*mheap).grow. Commits at least npages more pages, in 4 MiB
+ * steps, and hands them to the page allocator. */
 static bool grow_locked(uintptr_t npages) {
   uintptr_t ask = (npages + GROW_STEP_PAGES - 1) & ~(GROW_STEP_PAGES - 1);
-  if (ask < npages) return false;
+  if (ask < npages || ask > (GH_MAX_ALLOC >> GH_PAGE_SHIFT)) return false;
   uintptr_t bytes = ask << GH_PAGE_SHIFT;
-  if (bytes >> GH_PAGE_SHIFT != ask) return false;
   if (cur_end - cur_base < bytes && !reserve_locked(bytes)) return false;
   if (gh_os_commit((void *)cur_base, bytes) != 0) return false;
+  if (!add_arenas_locked(cur_base, cur_base + bytes)) {
+    gh_os_decommit((void *)cur_base, bytes);
+    return false;
+  }
   gh_pagealloc_grow_locked(cur_base, ask);
   cur_base += bytes;
   gh_heap.pages_committed += ask;

@@ -49,8 +49,12 @@ void *gh_os_reserve_aligned(size_t size, size_t align) {
   return (void *)base;
 }
 
+/* Go: mem_linux.go:sysMap. Remapping without MAP_NORESERVE makes the kernel
+ * account the memory, so an impossible request fails here with ENOMEM rather
+ * than later with the OOM killer. */
 int gh_os_commit(void *addr, size_t size) {
-  return mprotect(addr, size, PROT_READ | PROT_WRITE);
+  void *p = mmap(addr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  return p == addr ? 0 : -1;
 }
 
 int gh_os_decommit(void *addr, size_t size) {

@@ -27,14 +27,18 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/gh_tsan.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 ulimit -c 0 2>/dev/null || true
 
-srcs=$(ls "$ROOT"/src/*.c "$ROOT"/src/os/*.c 2>/dev/null | grep -v '/override\.c$')
-if [ -z "$srcs" ]; then
+srcs=()
+for f in "$ROOT"/src/*.c "$ROOT"/src/os/*.c; do
+  [ -f "$f" ] && [ "$(basename "$f")" != override.c ] && srcs+=("$f")
+done
+if [ "${#srcs[@]}" -eq 0 ]; then
   fail "build: no engine sources under $ROOT/src"
   finish
 fi
+# $CC may carry flags (CC="gcc -m64"): split it on purpose.
 # shellcheck disable=SC2086
 if ! $CC -O1 -g -fsanitize=thread -DGH_NO_OVERRIDE -DSTRESS_GH_API -Iinclude -Isrc -Itests \
-    $srcs tests/stress/test_stress.c -lpthread -o "$tmp/stress_tsan" 2>"$tmp/build.err"; then
+    "${srcs[@]}" tests/stress/test_stress.c -lpthread -o "$tmp/stress_tsan" 2>"$tmp/build.err"; then
   head -50 "$tmp/build.err" >&2
   fail "build: engine + stress test with -fsanitize=thread -DGH_NO_OVERRIDE"
   finish
