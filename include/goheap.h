@@ -86,6 +86,7 @@ typedef struct gh_stats {
   uint64_t large_allocs;    /* cumulative objects > 32 KiB allocated */
   uint64_t num_arenas;      /* 64 MiB arenas reserved */
   uint64_t num_threads;     /* threads with a live mcache */
+  uint64_t heap_live;       /* Go's heapLive: live bytes, counting cached spans' free slots as live */
   /* Collector (zero while no collection has run). */
   uint64_t num_gc;
   uint64_t next_gc;

@@ -346,6 +346,10 @@ typedef struct gh_class_stats {
 } gh_class_stats;
 extern gh_class_stats gh_class_stats_tab[GH_NUM_SIZE_CLASSES];
 extern uint64_t gh_large_nmalloc, gh_large_nfree, gh_large_bytes; /* atomic */
+/* Go: gcControllerState.heapLive. Bytes in live objects plus the free slots of
+ * cached spans (they count as allocated from cacheSpan to uncacheSpan, so the
+ * fast path need not count). The collector's pacer compares it with the goal. */
+extern uint64_t gh_heap_live;
 void gh_stats_print_at_exit(void);
 
 #endif /* GH_INTERNAL_H */

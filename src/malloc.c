@@ -150,6 +150,7 @@ static GH_NOINLINE void *large_alloc(size_t size, uintptr_t align_pages, bool ze
   s->alloc_cache = 0;
   gh_atomic_add(&gh_large_nmalloc, 1);
   gh_atomic_add(&gh_large_bytes, s->elemsize);
+  gh_atomic_add(&gh_heap_live, s->elemsize);
   gh_atomic_store_release(&s->xstate, GH_SPAN_IN_USE);
   if (zero && s->needzero) memset((void *)s->start_addr, 0, size);
   return (void *)s->start_addr;
@@ -294,6 +295,7 @@ static GH_NOINLINE void free_large(const char *op, gh_mspan *s, uintptr_t p) {
   int saved = errno;
   gh_atomic_add(&gh_large_nfree, 1);
   gh_atomic_sub(&gh_large_bytes, s->elemsize);
+  gh_atomic_sub(&gh_heap_live, s->elemsize);
   gh_mheap_free_span(s);
   errno = saved;
 }
@@ -398,10 +400,12 @@ static bool resize_in_place(gh_mspan *s, size_t size) {
   if (npages < s->npages) {
     gh_mheap_shrink_span(s, npages);
     gh_atomic_sub(&gh_large_bytes, old - s->elemsize);
+    gh_atomic_sub(&gh_heap_live, old - s->elemsize);
     return true;
   }
   if (!gh_mheap_grow_span_in_place(s, npages)) return false;
   gh_atomic_add(&gh_large_bytes, s->elemsize - old);
+  gh_atomic_add(&gh_heap_live, s->elemsize - old);
   return true;
 }
 

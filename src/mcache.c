@@ -45,8 +45,10 @@ gh_mspan *gh_mcache_refill(gh_mcache *c, gh_spanclass sc) {
   if (s != &gh_emptyspan) {
     gh_mspan_sweep(s);
     if (s->alloc_count < s->nelems) return s;
-    gh_mcentral_uncache_span(&gh_central[sc], s);
+    /* Detach before uncaching: a fork in between must not leave the span both
+     * on a list and in this cache (the child would release it twice). */
     c->alloc[sc] = &gh_emptyspan;
+    gh_mcentral_uncache_span(&gh_central[sc], s);
   }
   s = gh_mcentral_cache_span(&gh_central[sc], c);
   if (!s) return NULL;

@@ -101,6 +101,12 @@ static gh_mspan *grow(gh_mcentral *c) {
   return s;
 }
 
+/* Sweeps a span no mcache holds: what it frees stops being live. */
+static void sweep_uncached(gh_mspan *s) {
+  uint32_t n = gh_mspan_sweep(s);
+  if (n) gh_atomic_sub(&gh_heap_live, (uint64_t)n * s->elemsize);
+}
+
 /* Takes one unswept span off the lists and sweeps it; NULL if none. */
 static gh_mspan *sweep_one(gh_mcentral *c) {
   gh_mutex_lock(&c->lock);
@@ -108,7 +114,7 @@ static gh_mspan *sweep_one(gh_mcentral *c) {
   gh_mspan *s = list_pop_oldest(partial_unswept(c, sg));
   if (!s) s = list_pop_oldest(full_unswept(c, sg));
   gh_mutex_unlock(&c->lock);
-  if (s) gh_mspan_sweep(s);
+  if (s) sweep_uncached(s);
   return s;
 }
 
@@ -132,6 +138,7 @@ gh_mspan *gh_mcentral_cache_span(gh_mcentral *c, gh_mcache *owner) {
   }
   if (!s) s = grow(c);
   if (!s) return NULL;
+  gh_atomic_add(&gh_heap_live, (uint64_t)(s->nelems - s->alloc_count) * s->elemsize);
   s->xsweepgen = sg + 3;
   s->alloc_count_before_cache = s->alloc_count;
   gh_atomic_store_release(&s->xowner, owner);
@@ -159,6 +166,7 @@ static void put_swept(gh_mcentral *c, gh_mspan *s) {
 /* Go: mcentral.go:(*mcentral).uncacheSpan. The owner has swept s in place. */
 void gh_mcentral_uncache_span(gh_mcentral *c, gh_mspan *s) {
   gh_mspan_flush_nmalloc(s);
+  gh_atomic_sub(&gh_heap_live, (uint64_t)(s->nelems - s->alloc_count) * s->elemsize);
   gh_atomic_store_release(&s->xowner, NULL);
   put_swept(c, s);
 }
@@ -196,7 +204,7 @@ void gh_mcentral_queue_for_sweep(gh_mcentral *c, gh_mspan *s) {
   gh_mspan *old = take_backlog_locked(c, sg);
   gh_mutex_unlock(&c->lock);
   if (old) {
-    gh_mspan_sweep(old);
+    sweep_uncached(old);
     put_swept(c, old);
   }
 }

@@ -14,6 +14,7 @@
 
 gh_class_stats gh_class_stats_tab[GH_NUM_SIZE_CLASSES];
 uint64_t gh_large_nmalloc, gh_large_nfree, gh_large_bytes;
+uint64_t gh_heap_live;
 
 void gh_read_stats(gh_stats *out) {
   gh_ensure_init();
@@ -31,6 +32,7 @@ void gh_read_stats(gh_stats *out) {
   st.frees += gh_atomic_load_relaxed(&gh_large_nfree);
   st.heap_alloc += gh_atomic_load_relaxed(&gh_large_bytes);
   st.heap_objects = st.mallocs - st.frees;
+  st.heap_live = gh_atomic_load_relaxed(&gh_heap_live);
   gh_mutex_lock(&gh_heap.lock);
   st.heap_inuse = gh_heap.pages_inuse << GH_PAGE_SHIFT;
   st.heap_idle = gh_heap.pages_free << GH_PAGE_SHIFT;

@@ -41,7 +41,7 @@ finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; 
 LIBNAME=$(basename "$LIB")
 case "$LIBNAME" in
   *mimalloc*) MARK_ENV=MIMALLOC_VERBOSE=1; MARK_RE='^mimalloc: process init' ;;
-  *)          MARK_ENV=GOHEAP_STATS=1;     MARK_RE=${GH_STATS_RE:-goheap} ;;
+  *)          MARK_ENV=GOHEAP_STATS=1;     MARK_RE=${GH_STATS_RE:-'goheap.*heap summary'} ;;
 esac
 
 if [ -f "$LIB" ]; then ok "library exists ($LIB)"; else bad "library exists" "$LIB not found (run make)"; finish; fi

@@ -40,9 +40,9 @@ trap 'rm -rf "$TMP"' EXIT
 LIBNAME=$(basename "$LIB")
 LIBKEY=${LIBNAME%%.so*}              # "libgoheap" / "libmimalloc": what maps lines contain
 case "$LIBNAME" in
-  *goheap*)   MARK_ENV=GOHEAP_STATS=1;     MARK_RE=${GH_STATS_RE:-goheap} ;;
+  *goheap*)   MARK_ENV=GOHEAP_STATS=1;     MARK_RE=${GH_STATS_RE:-'goheap.*heap summary'} ;;
   *mimalloc*) MARK_ENV=MIMALLOC_VERBOSE=1; MARK_RE='^mimalloc: process init' ;;
-  *)          MARK_ENV=GOHEAP_STATS=1;     MARK_RE=${GH_STATS_RE:-goheap} ;;
+  *)          MARK_ENV=GOHEAP_STATS=1;     MARK_RE=${GH_STATS_RE:-'goheap.*heap summary'} ;;
 esac
 # marked FILE: the preloaded library's marker is in FILE
 marked() { grep -Eqi -- "$MARK_RE" "$1"; }
