@@ -37,7 +37,6 @@
 #define gh_atomic_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define gh_atomic_store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define gh_atomic_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
-#define gh_atomic_fetch_or(p, v) __atomic_fetch_or((p), (v), __ATOMIC_ACQ_REL)
 #define gh_atomic_exchange(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
 #define gh_atomic_add(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define gh_atomic_sub(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_RELAXED)
@@ -236,7 +235,6 @@ void gh_pagealloc_free_locked(uintptr_t addr, uintptr_t npages);
 void gh_pagealloc_grow_locked(uintptr_t addr, uintptr_t npages);
 bool gh_pagealloc_find_unscavenged_locked(uintptr_t max_pages, uintptr_t *addr, uintptr_t *npages);
 void gh_pagealloc_mark_scavenged_locked(uintptr_t addr, uintptr_t npages);
-bool gh_pagealloc_is_free_locked(uintptr_t addr);
 void gh_pagealloc_check_locked(void); /* aborts with a message if an invariant fails */
 
 /* ---- mheap.c ------------------------------------------------------------------ */
@@ -350,6 +348,5 @@ extern uint64_t gh_large_nmalloc, gh_large_nfree, gh_large_bytes; /* atomic */
  * cached spans (they count as allocated from cacheSpan to uncacheSpan, so the
  * fast path need not count). The collector's pacer compares it with the goal. */
 extern uint64_t gh_heap_live;
-void gh_stats_print_at_exit(void);
 
 #endif /* GH_INTERNAL_H */

@@ -247,13 +247,6 @@ void gh_pagealloc_mark_scavenged_locked(uintptr_t addr, uintptr_t npages) {
   for_each_piece(addr, npages, piece_scav, NULL);
 }
 
-bool gh_pagealloc_is_free_locked(uintptr_t addr) {
-  gh_heaparena *a = gh_arena_of(addr);
-  if (!a) return false;
-  uintptr_t i = (addr - a->base) >> GH_PAGE_SHIFT;
-  return !(a->pages.alloc[i / 64] >> (i % 64) & 1);
-}
-
 /* Go: mgcscavenge.go:findScavengeCandidate. The highest run of free pages that
  * are not yet released, at most max_pages long, within one arena. */
 bool gh_pagealloc_find_unscavenged_locked(uintptr_t max_pages, uintptr_t *addr, uintptr_t *npages) {

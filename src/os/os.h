@@ -47,7 +47,6 @@ void gh_os_write_stderr(const char *buf, size_t len);
 void gh_os_write_fd(int fd, const char *buf, size_t len);
 __attribute__((noreturn)) void gh_os_abort(void);
 const char *gh_os_getenv(const char *name); /* scans environ; never allocates */
-uint64_t gh_os_nanotime(void);
 int gh_os_getpid(void);
 /* Resident set size in bytes read from /proc/self/statm, 0 if unknown. */
 uint64_t gh_os_rss(void);

@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -105,12 +104,6 @@ const char *gh_os_getenv(const char *name) {
   for (char **e = environ; *e; e++)
     if (strncmp(*e, name, n) == 0 && (*e)[n] == '=') return *e + n + 1;
   return NULL;
-}
-
-uint64_t gh_os_nanotime(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 int gh_os_getpid(void) { return (int)getpid(); }
