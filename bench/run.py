@@ -510,7 +510,8 @@ def write_report(base, data, cells, workloads, allocs, baseline, chart_err):
     L.append(f"# goheap benchmarks, {data['date']}{' (quick)' if data['mode'] == 'quick' else ''}")
     L.append("")
     L.append(f"Produced by `{data['command']}` in {data['elapsed_s'] / 60:.1f} minutes. "
-             f"Every workload was run {data['rounds']} times under every allocator, interleaved "
+             f"Every workload was run {data['rounds']} time{'s' if data['rounds'] != 1 else ''} "
+             "under every allocator, interleaved "
              "(each round runs every workload under every allocator in turn), so slow drift of the "
              "machine hits every allocator alike. Times are the wall-clock seconds of the whole "
              "process; peak RSS is the process's maximum resident set (wait4's ru_maxrss), the "
@@ -518,6 +519,22 @@ def write_report(base, data, cells, workloads, allocs, baseline, chart_err):
              f"{baseline} is faster (or smaller). FAILED cells are runs that crashed, timed out or "
              "gave a wrong answer; they are shown, never dropped, and kept out of the geometric means.")
     L.append("")
+    warn = []
+    if data["mode"] == "quick":
+        warn.append("this is the quick run: small sizes, where process start-up weighs more and "
+                    "single runs are short; quote the full run (`make bench`), not this one")
+    if data["rounds"] < 5:
+        warn.append(f"only {data['rounds']} run(s) per workload and allocator (5 or more for numbers to quote)")
+    try:
+        load = float(m.get("load_before", "0").split()[0])
+    except (ValueError, IndexError):
+        load = 0.0
+    if load > 0.5 * (m.get("cpus") or 1):
+        warn.append(f"the machine was busy when the run started (load average {load:.2f} on "
+                    f"{m.get('cpus')} CPUs): expect noise, compare ratios rather than seconds")
+    for w_ in warn:
+        L.append(f"> **Note:** {w_}.")
+        L.append("")
     L.append("## Machine")
     L.append("")
     L.append(f"- CPU: {m.get('cpu')} ({m.get('cpus')} CPUs), memory {m.get('memory', '?')}")
@@ -654,7 +671,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes (about 2 minutes)")
     ap.add_argument("--runs", type=int, default=5, help="runs per workload and allocator (default 5; at least 5 for a report to publish)")
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="T in the parameters (default: CPUs)")
+    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)) or 2,
+                    help="T in the parameters (default: the CPUs this process may use)")
     ap.add_argument("--workloads", help="comma-separated subset of workloads")
     ap.add_argument("--allocators", help="comma-separated subset of goheap,glibc,mimalloc,jemalloc,tcmalloc")
     ap.add_argument("--no-callgrind", action="store_true", help="skip the callgrind table")
@@ -775,6 +793,9 @@ def main():
     log(f"bench: wrote {base.with_suffix('.md')}" + ("" if chart_err else f", {base.with_suffix('.svg').name}")
         + f", {base.with_suffix('.json').name} in {data['elapsed_s'] / 60:.1f} min")
     print(base.with_suffix(".md").read_text())
+    bad = [f"{w}/{a} ({c['status']})" for (w, a), c in cells.items() if c["status"] != "ok"]
+    if bad:
+        log(f"bench: {len(bad)} failed (shown as such in the report): {', '.join(bad)}")
     return 0
 
 

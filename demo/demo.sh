@@ -74,7 +74,7 @@ SELECT 'GROUP BY: ' || count(*) || ' groups, largest ' || max(n) FROM (SELECT gr
 CREATE INDEX t_name ON t(name);
 SELECT 'indexed lookup: ' || group_concat(id, ' ') FROM (SELECT id FROM t WHERE name BETWEEN 'name-4242' AND 'name-42425' ORDER BY name LIMIT 4);
 SELECT 'integrity_check: ' || integrity_check FROM pragma_integrity_check;
-.shell grep -m1 "$GH_LIBKEY" /proc/$PPID/maps | sed "s|.* |mapped in sqlite3 (/proc/PID/maps): |"
+.shell grep -m1 "$GH_LIBKEY" /proc/$PPID/maps | sed "s|.* /|mapped in sqlite3 (/proc/PID/maps): /|"
 EOF
   t0=$(now)
   GH_LIBKEY=$LIBKEY sqlite3 -batch "$TMP/ref.db" <"$TMP/d.sql" >"$TMP/sq.ref" 2>&1

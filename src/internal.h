@@ -119,6 +119,7 @@ typedef struct gh_mspan {
   uint8_t needzero;        /* 1 if free slots may hold old data */
   uint8_t xqueued;         /* 1 once a free asked for a sweep; cleared by the sweeper */
   uint32_t xpins;          /* frees between publishing a bit and queueing: no release while > 0 */
+  uint32_t local_frees;    /* owner frees since the last sweep (owner only) */
   uint32_t npages;
   /* the mcentral's lists (owned by its lock) */
   struct gh_mspan *next, *prev;
@@ -151,20 +152,39 @@ typedef struct gh_mcentral {
   gh_spanlist partial[2]; /* spans with free slots */
   gh_spanlist full[2];    /* spans without free slots (as of their last sweep) */
   uint64_t nspans;        /* spans of this class in use, cached ones included */
+  uint64_t queued_since_cache; /* spans queued by frees since the last cacheSpan */
   char pad[GH_CACHELINE];
 } gh_mcentral;
 
 /* ---- mcache (Go: mcache.go) ----------------------------------------------- */
 /*
  * One per thread, reached through an initial-exec TLS pointer. Only its
- * thread touches alloc[] and the local counters; the registry links are
- * protected by the world lock.
+ * thread touches alloc[] and spare[]; the registry links are protected by the
+ * world lock.
+ *
+ * Unlike Go's mcache, which holds one span per class, goheap's also keeps the
+ * last few spans it allocated from (spare[]): explicit frees by this thread to
+ * a span it caches are plain stores, so keeping recently used spans cached
+ * makes a thread's frees of its own recent objects cheap even in classes with
+ * few objects per span. Every span in alloc[] or spare[] has xowner == this,
+ * and no span is ever in two slots, not even for an instant: a fork child
+ * releases the caches of threads that died mid-update (world.c), and must not
+ * release a span twice. So slots change by single release stores.
  */
+#define GH_MCACHE_SPARES 3
+struct gh_class_stats;
 typedef struct gh_mcache {
   gh_mspan *alloc[GH_NUM_SPAN_CLASSES]; /* the span to allocate from; &gh_emptyspan if none */
+  gh_mspan *spare[GH_NUM_SPAN_CLASSES][GH_MCACHE_SPARES]; /* or NULL */
+  uint8_t spare_next[GH_NUM_SPAN_CLASSES]; /* the spare slot to replace next (a ring) */
+  /* this thread's counts (relaxed stores by the thread, relaxed loads by
+   * gh_read_stats), added to the global table when the thread exits */
+  struct gh_class_stats { uint64_t nmalloc, nfree; } local_stats[GH_NUM_SIZE_CLASSES];
   uint64_t thread_id;
   struct gh_mcache *all_next, *all_prev; /* registry of live mcaches (world lock) */
 } gh_mcache;
+
+typedef struct gh_class_stats gh_class_stats;
 
 extern gh_mspan gh_emptyspan; /* nelems 0: the fast path always misses on it */
 
@@ -265,14 +285,21 @@ void gh_mspan_refill_alloc_cache(gh_mspan *s, uint32_t word);
 uint32_t gh_mspan_count_alloc(const gh_mspan *s);
 bool gh_mspan_is_allocated(const gh_mspan *s, uint32_t i); /* I1, racy-safe reads */
 void gh_mspan_check(const gh_mspan *s); /* aborts with a message if an invariant fails */
-void gh_mspan_flush_nmalloc(gh_mspan *s);
+void gh_mspan_flush_nmalloc(gh_mspan *s, struct gh_class_stats *local);
+void gh_mspan_recount(gh_mspan *s);
+void gh_mcache_recount_all(gh_mcache *c); /* fork child: before releasing a dead thread's cache */
 
 static inline uint32_t gh_mspan_obj_index(const gh_mspan *s, uintptr_t p) {
   return gh_div_by_elemsize(p - s->start_addr, s->div_mul);
 }
 
 /* ---- mgcsweep.c ----------------------------------------------------------------- */
-uint32_t gh_mspan_sweep(gh_mspan *s); /* merge pending frees; returns slots freed */
+/* Merges pending frees; returns slots freed. Counts into `local` (the
+ * owner's mcache table) or, when NULL, the global table. */
+uint32_t gh_mspan_sweep(gh_mspan *s, struct gh_class_stats *local);
+static inline bool gh_mspan_frees_pending(const gh_mspan *s) {
+  return s->local_frees || __atomic_load_n(&s->xqueued, __ATOMIC_SEQ_CST);
+}
 
 /* ---- mcentral.c ----------------------------------------------------------------- */
 void gh_mcentral_init(gh_mcentral *c, gh_spanclass sc);
@@ -297,6 +324,7 @@ void gh_world_init_fork(void);   /* fork handlers; may allocate, so after init *
 void gh_world_register(gh_mcache *c);
 void gh_world_unregister(gh_mcache *c);
 uint64_t gh_world_num_threads(void);
+void gh_world_sum_local_stats(gh_class_stats *sum); /* every live mcache's counts */
 
 /* ---- malloc.c ----------------------------------------------------------------------- */
 void gh_ensure_init(void);
@@ -338,11 +366,13 @@ void gh_option_set(gh_option o, int64_t v);
 void gh_options_print(void);
 
 /* ---- mstats.c ------------------------------------------------------------------------ */
-typedef struct gh_class_stats {
-  uint64_t nmalloc; /* objects allocated (flushed from mcaches), atomic */
-  uint64_t nfree;   /* objects freed and swept, atomic */
-} gh_class_stats;
+/* Per size class: objects allocated (counted when their span is swept or
+ * uncached) and objects freed (counted when swept). The global table is
+ * updated with atomics; each mcache has its own (see gh_mcache). */
 extern gh_class_stats gh_class_stats_tab[GH_NUM_SIZE_CLASSES];
+void gh_stats_count(gh_class_stats *local, uint32_t sizeclass, uint64_t nmalloc, uint64_t nfree);
+void gh_stats_flush_local(gh_class_stats *local); /* into the global table, then zero */
+void gh_stats_add_local(gh_class_stats *sum, const gh_class_stats *local);
 extern uint64_t gh_large_nmalloc, gh_large_nfree, gh_large_bytes; /* atomic */
 /* Go: gcControllerState.heapLive. Bytes in live objects plus the free slots of
  * cached spans (they count as allocated from cacheSpan to uncacheSpan, so the

@@ -277,7 +277,8 @@ static GH_NOINLINE void free_remote(gh_mspan *s, uint32_t i, uintptr_t p) {
   if (gh_unlikely(!gh_mspan_is_allocated(s, i) || (gh_atomic_load_relaxed(&s->free_bits[i / 64]) & m) ||
                   (__atomic_fetch_or(&s->xremote_free_bits[i / 64], m, __ATOMIC_SEQ_CST) & m))) {
     bad_pointer("free", p, GH_BAD_DOUBLE_FREE, s);
-  } else if (queue && !gh_atomic_exchange(&s->xqueued, 1)) {
+  } else if (queue && !__atomic_exchange_n(&s->xqueued, 1, __ATOMIC_SEQ_CST) &&
+             !__atomic_load_n(&s->xowner, __ATOMIC_SEQ_CST)) { /* a cached span: its owner will see xqueued */
     int saved = errno;
     gh_mcentral_queue_for_sweep(central, s);
     errno = saved;
@@ -316,6 +317,7 @@ static inline void free_object(gh_mspan *s, uint32_t i, uintptr_t p) {
       return;
     }
     gh_atomic_store_relaxed(&s->free_bits[w], freed | m); /* owner is the only writer */
+    s->local_frees++;
     return;
   }
   free_remote(s, i, p);

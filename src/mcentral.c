@@ -76,7 +76,7 @@ static void insert_locked(gh_mcentral *c, gh_mspan *s) {
   uint32_t sg = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
   bool room = s->alloc_count < s->nelems;
   s->xsweepgen = sg;
-  if (gh_atomic_load_acquire(&s->xqueued)) list_push(room ? partial_unswept(c, sg) : full_unswept(c, sg), s);
+  if (__atomic_load_n(&s->xqueued, __ATOMIC_SEQ_CST)) list_push(room ? partial_unswept(c, sg) : full_unswept(c, sg), s);
   else list_push(room ? partial_swept(c, sg) : full_swept(c, sg), s);
 }
 
@@ -103,7 +103,7 @@ static gh_mspan *grow(gh_mcentral *c) {
 
 /* Sweeps a span no mcache holds: what it frees stops being live. */
 static void sweep_uncached(gh_mspan *s) {
-  uint32_t n = gh_mspan_sweep(s);
+  uint32_t n = gh_mspan_sweep(s, NULL);
   if (n) gh_atomic_sub(&gh_heap_live, (uint64_t)n * s->elemsize);
 }
 
@@ -126,6 +126,7 @@ gh_mspan *gh_mcentral_cache_span(gh_mcentral *c, gh_mcache *owner) {
   gh_mutex_lock(&c->lock);
   uint32_t sg = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
   gh_mspan *s = list_pop(partial_swept(c, sg));
+  c->queued_since_cache = 0; /* someone allocates: sweeping is theirs to do */
   gh_mutex_unlock(&c->lock);
   for (int budget = SWEEP_BUDGET; !s && budget > 0; budget--) {
     s = sweep_one(c);
@@ -165,17 +166,20 @@ static void put_swept(gh_mcentral *c, gh_mspan *s) {
 
 /* Go: mcentral.go:(*mcentral).uncacheSpan. The owner has swept s in place. */
 void gh_mcentral_uncache_span(gh_mcentral *c, gh_mspan *s) {
-  gh_mspan_flush_nmalloc(s);
+  gh_mspan_flush_nmalloc(s, NULL);
   gh_atomic_sub(&gh_heap_live, (uint64_t)(s->nelems - s->alloc_count) * s->elemsize);
-  gh_atomic_store_release(&s->xowner, NULL);
+  /* Sequentially consistent with free_remote's xqueued-then-xowner: a free
+   * that still saw us as the owner set xqueued before insert_locked reads it. */
+  __atomic_store_n(&s->xowner, NULL, __ATOMIC_SEQ_CST);
   put_swept(c, s);
 }
 
-/* Too many queued spans? Then the oldest one is taken, to be swept by the caller. */
+/* Have frees queued many spans while nobody allocated from this class? Then
+ * the oldest queued span is taken, to be swept by the caller. */
 static gh_mspan *take_backlog_locked(gh_mcentral *c, uint32_t sg) {
   gh_spanlist *p = partial_unswept(c, sg), *f = full_unswept(c, sg);
   uint64_t allowed = c->nspans / 8 > SWEEP_BACKLOG ? c->nspans / 8 : SWEEP_BACKLOG;
-  if (p->count + f->count <= allowed) return NULL;
+  if (++c->queued_since_cache <= allowed || p->count + f->count <= SWEEP_BACKLOG) return NULL;
   return list_pop_oldest(f->count >= p->count ? f : p);
 }
 
@@ -186,10 +190,11 @@ static gh_mspan *take_backlog_locked(gh_mcentral *c, uint32_t sg) {
  * The span may have been freed and reused meanwhile: the list test rejects a
  * span that is not on one of this mcentral's swept lists.
  *
- * Then, like Go's proportional sweep, the freeing thread pays for the queue:
- * past a backlog of max(4, nspans/8) queued spans it sweeps the oldest, so a
- * program that frees and goes idle still gets its empty spans (and then its
- * pages) back, while each sweep merges many frees.
+ * Sweeping is the allocating threads' job (cacheSpan sweeps what it takes).
+ * But when frees have queued more than max(4, nspans/8) spans since anyone
+ * last took a span of this class, nobody is allocating it: then the freeing
+ * thread sweeps the oldest queued span, so a program that frees and goes idle
+ * still gets its empty spans (and then its pages) back.
  */
 void gh_mcentral_queue_for_sweep(gh_mcentral *c, gh_mspan *s) {
   gh_mutex_lock(&c->lock);

@@ -32,33 +32,37 @@ static void report_bad_bits(gh_mspan *s, uint32_t w, uint64_t bad) {
  * slots freed. Afterwards freeindex is 0, alloc_bits is exact, and the frees
  * are counted in the class's stats. Two frees of one slot that raced past the
  * checks in free() (one by the owner, one remote) are reported here.
+ *
+ * The remote bitmap is read only if xqueued is set: a remote free that finds
+ * xqueued clear sets it after publishing its bit, so a bit this sweep skips is
+ * merged by the next one. So a sweep without remote frees needs no atomic
+ * read-modify-write; the freed bits are counted one by one (they are few).
  */
-uint32_t gh_mspan_sweep(gh_mspan *s) {
-  uint32_t nwords = gh_span_bitmap_words(s), count = 0, nfreed = 0;
-  gh_mspan_flush_nmalloc(s);
-  /* Frees from now on queue the span again. Sequentially consistent, so a free
-   * whose bit this sweep misses is ordered after it and sees xqueued == 0. */
-  __atomic_store_n(&s->xqueued, 0, __ATOMIC_SEQ_CST);
+uint32_t gh_mspan_sweep(gh_mspan *s, gh_class_stats *counts) {
+  uint32_t nwords = gh_span_bitmap_words(s), nfreed = 0, fi = s->freeindex;
+  bool remote = __atomic_load_n(&s->xqueued, __ATOMIC_SEQ_CST);
+  gh_mspan_flush_nmalloc(s, counts);
+  if (remote) __atomic_store_n(&s->xqueued, 0, __ATOMIC_SEQ_CST); /* later frees queue it again */
   for (uint32_t w = 0; w < nwords; w++) {
-    uint64_t local = s->free_bits[w], remote = 0;
-    if (__atomic_load_n(&s->xremote_free_bits[w], __ATOMIC_SEQ_CST))
-      remote = __atomic_exchange_n(&s->xremote_free_bits[w], 0, __ATOMIC_SEQ_CST);
-    uint64_t alloc = s->alloc_bits[w] | allocated_below(s->freeindex, w);
-    uint64_t freed = (local | remote) & alloc;
-    if (gh_unlikely((local & remote) || ((local | remote) & ~alloc))) report_bad_bits(s, w, (local & remote) | ((local | remote) & ~alloc));
-    gh_atomic_store_relaxed(&s->free_bits[w], 0);
-    alloc &= ~freed;
-    gh_atomic_store_release(&s->alloc_bits[w], alloc);
-    count += gh_popcount64(alloc);
-    nfreed += gh_popcount64(freed);
+    uint64_t local = s->free_bits[w], rbits = 0;
+    if (remote && __atomic_load_n(&s->xremote_free_bits[w], __ATOMIC_SEQ_CST))
+      rbits = __atomic_exchange_n(&s->xremote_free_bits[w], 0, __ATOMIC_SEQ_CST);
+    uint64_t alloc = s->alloc_bits[w] | allocated_below(fi, w);
+    if (gh_unlikely((local & rbits) || ((local | rbits) & ~alloc)))
+      report_bad_bits(s, w, (local & rbits) | ((local | rbits) & ~alloc));
+    if (local) gh_atomic_store_relaxed(&s->free_bits[w], 0);
+    uint64_t freed = (local | rbits) & alloc;
+    gh_atomic_store_release(&s->alloc_bits[w], alloc & ~freed);
+    for (; freed; freed &= freed - 1) nfreed++;
   }
   if (nfreed) {
     s->needzero = 1;
-    gh_atomic_add(&gh_class_stats_tab[gh_spanclass_sizeclass(s->spanclass)].nfree, nfreed);
+    gh_stats_count(counts, gh_spanclass_sizeclass(s->spanclass), 0, nfreed);
   }
   gh_atomic_store_release(&s->freeindex, 0);
-  s->alloc_count = count;
-  s->alloc_count_before_cache = count;
+  s->local_frees = 0;
+  s->alloc_count -= nfreed; /* exact by I3: no need to recount the alloc bits */
+  s->alloc_count_before_cache = s->alloc_count;
   gh_mspan_refill_alloc_cache(s, 0);
   return nfreed;
 }

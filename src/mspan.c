@@ -104,10 +104,20 @@ void gh_mspan_check(const gh_mspan *s) {
     if (gh_span_of(p) != s) gh_throw2("mspan: page map does not point at the span", "page", p);
 }
 
+/* Recomputes alloc_count from the bitmaps (I3), for a span whose owner may have
+ * died in the middle of an update: the fork child's view of other threads. */
+void gh_mspan_recount(gh_mspan *s) {
+  uint32_t nwords = gh_span_bitmap_words(s), n = 0;
+  for (uint32_t w = 0; w < nwords; w++) n += gh_popcount64(s->alloc_bits[w] | below_mask(s->freeindex, w));
+  s->alloc_count = n;
+  s->alloc_count_before_cache = n;
+  s->local_frees = 1; /* make the next sweep look at the free bits */
+}
+
 /* Adds the allocations made from s since it was cached or last swept to the
  * class's malloc count (Go: mcache.go:refill's allocCountBeforeCache). Owner only. */
-void gh_mspan_flush_nmalloc(gh_mspan *s) {
+void gh_mspan_flush_nmalloc(gh_mspan *s, gh_class_stats *local) {
   uint32_t n = s->alloc_count - s->alloc_count_before_cache;
-  if (n) gh_atomic_add(&gh_class_stats_tab[gh_spanclass_sizeclass(s->spanclass)].nmalloc, n);
+  if (n) gh_stats_count(local, gh_spanclass_sizeclass(s->spanclass), n, 0);
   s->alloc_count_before_cache = s->alloc_count;
 }

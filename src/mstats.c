@@ -8,6 +8,8 @@
  * object freed but not yet swept still counts as allocated, and allocations
  * from spans other threads hold cached are counted when those spans are next
  * swept; gh_read_stats counts the calling thread's own cached spans first.
+ * Sweeps by a span's owner count into its mcache's table with plain stores
+ * (no atomic on that path); gh_read_stats adds every live thread's table.
  * Page counters come from the heap (mheap.c), under its lock.
  */
 #include "internal.h"
@@ -16,13 +18,48 @@ gh_class_stats gh_class_stats_tab[GH_NUM_SIZE_CLASSES];
 uint64_t gh_large_nmalloc, gh_large_nfree, gh_large_bytes;
 uint64_t gh_heap_live;
 
+void gh_stats_count(gh_class_stats *local, uint32_t c, uint64_t nmalloc, uint64_t nfree) {
+  if (local) { /* only its thread writes it: no read-modify-write needed */
+    gh_atomic_store_relaxed(&local[c].nmalloc, local[c].nmalloc + nmalloc);
+    gh_atomic_store_relaxed(&local[c].nfree, local[c].nfree + nfree);
+    return;
+  }
+  if (nmalloc) gh_atomic_add(&gh_class_stats_tab[c].nmalloc, nmalloc);
+  if (nfree) gh_atomic_add(&gh_class_stats_tab[c].nfree, nfree);
+}
+
+void gh_stats_flush_local(gh_class_stats *local) {
+  for (uint32_t c = 1; c < GH_NUM_SIZE_CLASSES; c++) {
+    gh_stats_count(NULL, c, local[c].nmalloc, local[c].nfree);
+    gh_atomic_store_relaxed(&local[c].nmalloc, 0);
+    gh_atomic_store_relaxed(&local[c].nfree, 0);
+  }
+}
+
+void gh_stats_add_local(gh_class_stats *sum, const gh_class_stats *local) {
+  for (uint32_t c = 1; c < GH_NUM_SIZE_CLASSES; c++) {
+    sum[c].nmalloc += gh_atomic_load_relaxed(&local[c].nmalloc);
+    sum[c].nfree += gh_atomic_load_relaxed(&local[c].nfree);
+  }
+}
+
+/* Global counts plus every live thread's own. */
+static void class_totals(gh_class_stats *sum) {
+  for (uint32_t c = 1; c < GH_NUM_SIZE_CLASSES; c++) {
+    sum[c].nmalloc = gh_atomic_load_relaxed(&gh_class_stats_tab[c].nmalloc);
+    sum[c].nfree = gh_atomic_load_relaxed(&gh_class_stats_tab[c].nfree);
+  }
+  gh_world_sum_local_stats(sum);
+}
+
 void gh_read_stats(gh_stats *out) {
   gh_ensure_init();
   if (gh_tls_mcache) gh_mcache_flush_stats(gh_tls_mcache);
   gh_stats st = {.size = sizeof st, .version = GH_STATS_VERSION};
+  gh_class_stats tot[GH_NUM_SIZE_CLASSES];
+  class_totals(tot);
   for (uint32_t c = 1; c < GH_NUM_SIZE_CLASSES; c++) {
-    uint64_t m = gh_atomic_load_relaxed(&gh_class_stats_tab[c].nmalloc);
-    uint64_t f = gh_atomic_load_relaxed(&gh_class_stats_tab[c].nfree);
+    uint64_t m = tot[c].nmalloc, f = tot[c].nfree;
     st.mallocs += m;
     st.frees += f;
     st.heap_alloc += (m - f) * gh_class_size(c);
@@ -65,9 +102,9 @@ static void u64_padded(gh_buf *b, uint64_t v, int width) {
 /* The five size classes with the most live bytes. */
 static void print_classes(int fd, char *msg, gh_buf *b) {
   uint64_t bytes[GH_NUM_SIZE_CLASSES] = {0};
-  for (uint32_t c = 1; c < GH_NUM_SIZE_CLASSES; c++)
-    bytes[c] = (gh_atomic_load_relaxed(&gh_class_stats_tab[c].nmalloc) -
-                gh_atomic_load_relaxed(&gh_class_stats_tab[c].nfree)) * gh_class_size(c);
+  gh_class_stats tot[GH_NUM_SIZE_CLASSES];
+  class_totals(tot);
+  for (uint32_t c = 1; c < GH_NUM_SIZE_CLASSES; c++) bytes[c] = (tot[c].nmalloc - tot[c].nfree) * gh_class_size(c);
   gh_buf_str(b, "  busiest size classes (class, object size, live objects, live bytes):");
   line(b, fd, msg);
   for (int k = 0; k < 5; k++) {

@@ -52,11 +52,18 @@ static void unlink_locked(gh_mcache *c) {
 void gh_world_unregister(gh_mcache *c) {
   gh_mutex_lock(&world_lock);
   unlink_locked(c);
+  gh_stats_flush_local(c->local_stats); /* under the lock: no sum sees it twice or never */
   gh_mutex_unlock(&world_lock);
   gh_mheap_free_mcache(c);
 }
 
 uint64_t gh_world_num_threads(void) { return gh_atomic_load_relaxed(&nthreads); }
+
+void gh_world_sum_local_stats(gh_class_stats *sum) {
+  gh_mutex_lock(&world_lock);
+  for (gh_mcache *c = all_mcaches; c; c = c->all_next) gh_stats_add_local(sum, c->local_stats);
+  gh_mutex_unlock(&world_lock);
+}
 
 /* ---- fork ------------------------------------------------------------------ */
 
@@ -80,6 +87,7 @@ static void fork_child(void) {
   for (; c; c = next) { /* only the forking thread survives */
     next = c->all_next;
     if (c == gh_tls_mcache) continue;
+    gh_mcache_recount_all(c); /* its thread may have died mid-update */
     gh_mcache_release_all(c);
     gh_world_unregister(c);
   }

@@ -134,7 +134,7 @@ $G count-objects -v | grep -E '^(count|in-pack|packs):'
 $G fsck --full --strict && echo fsck-ok
 $G rev-parse HEAD^{tree}
 $G cat-file -p HEAD~5:src/f47.c | md5sum | sed 's/ .*/ blob/'
-$G -c alias.showmaps='!grep -m1 "$GH_LIBKEY" /proc/$PPID/maps | sed "s/.* /mapped: /"' showmaps || echo "mapped: none"
+$G -c alias.showmaps='!grep -m1 "$GH_LIBKEY" /proc/$PPID/maps | sed "s|.* /|mapped: /|"' showmaps || echo "mapped: none"
 EOF
   N=60; [ "$QUICK" = 1 ] && N=20
   mkdir -p "$TMP/gref" "$TMP/gpre"
@@ -197,6 +197,57 @@ EOF
 fi
 
 # ---------------------------------------------------------------------------
+# 3b. g++: C++ (STL containers, <regex>, threads) compiled under preload; the
+#    resulting binary (operator new/delete -> malloc/free, 4 threads) also runs
+#    under preload.
+# ---------------------------------------------------------------------------
+if need "g++" g++; then
+  cat >"$TMP/stl.cpp" <<'CPP'
+#include <iostream>
+#include <map>
+#include <memory>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+int main(int argc, char **argv) {
+  const int n = argc > 1 ? std::stoi(argv[1]) : 100000;
+  std::vector<std::thread> ts;
+  std::vector<size_t> out(4);
+  for (int t = 0; t < 4; t++)
+    ts.emplace_back([t, n, &out] {
+      std::map<std::string, std::vector<int>> m;
+      std::regex re("k([0-9]+)7");
+      for (int i = 0; i < n; i++) m["k" + std::to_string(i * 31 % 50021 + t)].push_back(i);
+      size_t hits = 0;
+      for (auto &kv : m)
+        if (std::regex_match(kv.first, re)) hits += kv.second.size();
+      std::vector<std::unique_ptr<char[]>> big;
+      for (int i = 0; i < 100; i++) big.emplace_back(new char[(i % 10) * 100000 + 1]());
+      out[t] = hits * 100000 + m.size();
+    });
+  for (auto &t : ts) t.join();
+  for (auto v : out) std::cout << v << "\n";
+}
+CPP
+  NS=200000; [ "$QUICK" = 1 ] && NS=50000
+  ref g++ -O1 -pthread -o "$TMP/stl.ref" "$TMP/stl.cpp" 2>"$TMP/gpp.ref.err"; r0=$?
+  pre g++ -O1 -pthread -o "$TMP/stl" "$TMP/stl.cpp" 2>"$TMP/gpp.err"; r=$?
+  check "g++: reference compile exit 0" rc0 $r0 "$TMP/gpp.ref.err"
+  check "g++: compile exit 0 under preload" rc0 $r "$TMP/gpp.err"
+  check "g++: binary identical to system malloc's" cmp -s "$TMP/stl.ref" "$TMP/stl"
+  check "g++: heap summary on stderr (cc1plus)" marked "$TMP/gpp.err"
+  if [ -x "$TMP/stl.ref" ]; then
+    ref "$TMP/stl.ref" "$NS" >"$TMP/stl.ref.out" 2>&1
+    pre "$TMP/stl.ref" "$NS" >"$TMP/stl.out" 2>"$TMP/stl.err"; r=$?
+    check "C++ program (STL, regex, 4 threads): exit 0 and same output under preload" \
+      eval 'rc0 $r "$TMP/stl.err" && same "$TMP/stl.ref.out" "$TMP/stl.out"'
+  else
+    bad "C++ program (STL, regex, 4 threads): exit 0 and same output under preload" "no binary"
+  fi
+fi
+
+# ---------------------------------------------------------------------------
 # 4. perl: a hash-heavy one-liner with a known answer.
 # ---------------------------------------------------------------------------
 if need "perl" perl; then
@@ -208,7 +259,7 @@ if need "perl" perl; then
       my $j = join(",", map { "$_=$h{$_}" } sort keys %h);
       printf "keys %d chars %d top %s left %d inv %d joined %d\n", $n, $s, "@top", scalar(keys %h), scalar(keys %inv), length $j;
       open(my $m, "<", "/proc/self/maps"); my ($l) = grep { /$ENV{GH_LIBKEY}/ } <$m>;
-      print "mapped: ", ($l ? (split " ", $l)[-1] : "none"), "\n";'
+      print "mapped: ", ($l ? $l =~ s/.* \//\//r : "none\n");'
   GH_LIBKEY=$LIBKEY ref perl -e "$PL" "$NP" >"$TMP/pl.ref" 2>"$TMP/pl.ref.err"; r0=$?
   GH_LIBKEY=$LIBKEY pre perl -e "$PL" "$NP" >"$TMP/pl.out" 2>"$TMP/pl.err"; r=$?
   check "perl: reference run exit 0" rc0 $r0 "$TMP/pl.ref.err"
@@ -244,7 +295,7 @@ DELETE FROM t WHERE id % 3 = 0;
 SELECT 'after', count(*), round(total(val), 1) FROM t;
 VACUUM;
 PRAGMA integrity_check;
-.shell grep -m1 "$GH_LIBKEY" /proc/$PPID/maps | sed "s/.* /mapped: /"
+.shell grep -m1 "$GH_LIBKEY" /proc/$PPID/maps | sed "s|.* /|mapped: /|"
 EOF
   GH_LIBKEY=$LIBKEY ref sqlite3 -batch "$TMP/ref.db" <"$TMP/t.sql" >"$TMP/sq.ref" 2>"$TMP/sq.ref.err"; r0=$?
   GH_LIBKEY=$LIBKEY pre sqlite3 -batch "$TMP/pre.db" <"$TMP/t.sql" >"$TMP/sq.out" 2>"$TMP/sq.err"; r=$?
@@ -275,7 +326,7 @@ if need "sort --parallel" sort awk sha256sum gzip; then
   # a small-buffer run: external merge through compressed temporary files
   cat >"$TMP/cz.sh" <<CZ
 #!/bin/sh
-grep -m1 "$LIBKEY" /proc/\$PPID/maps | sed 's/.* /mapped: /' >>"$TMP/sort.maps"
+grep -m1 "$LIBKEY" /proc/\$PPID/maps | sed 's|.* /|mapped: /|' >>"$TMP/sort.maps"
 exec gzip -1 "\$@"
 CZ
   chmod +x "$TMP/cz.sh"

@@ -95,12 +95,15 @@ static void test_sweep_merges_frees(void) {
     uint32_t freed = 0;
     for (uint32_t i = 0; i < s.nelems; i++) {
       if (!(live[i / 64] >> (i % 64) & 1) || next_rand() % 3) continue;
-      uint64_t *map = next_rand() % 2 ? s.free_bits : s.xremote_free_bits;
+      bool own = next_rand() % 2; /* as free() does: owner frees count, remote ones queue */
+      uint64_t *map = own ? s.free_bits : s.xremote_free_bits;
       map[i / 64] |= 1ull << (i % 64);
+      if (own) s.local_frees++;
+      else s.xqueued = 1;
       live[i / 64] &= ~(1ull << (i % 64));
       freed++;
     }
-    uint32_t got = gh_mspan_sweep(&s);
+    uint32_t got = gh_mspan_sweep(&s, NULL);
     for (uint32_t w = 0; w < gh_span_bitmap_words(&s); w++)
       if (s.alloc_bits[w] != live[w] || s.free_bits[w] || s.xremote_free_bits[w]) ok_bits = 0;
     if (got != freed || s.alloc_count != gh_mspan_count_alloc(&s) || s.freeindex != 0) ok_count = 0;
