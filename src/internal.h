@@ -307,6 +307,7 @@ gh_mspan *gh_mcentral_cache_span(gh_mcentral *c, gh_mcache *owner);
 void gh_mcentral_uncache_span(gh_mcentral *c, gh_mspan *s);
 void gh_mcentral_queue_for_sweep(gh_mcentral *c, gh_mspan *s);
 bool gh_mcentral_reclaim(gh_mcentral *c); /* sweep queued spans, free empty ones; true if any */
+void gh_mcentral_requeue_pending(gh_mcentral *c); /* queue swept spans with remote frees pending */
 void gh_mcentral_check(gh_mcentral *c);
 
 /* ---- mcache.c ------------------------------------------------------------------- */

@@ -448,6 +448,7 @@ int gh_malloc_trim(size_t pad) {
   gh_ensure_init();
   int saved = errno;
   if (gh_tls_mcache) gh_mcache_release_all(gh_tls_mcache);
+  for (uint32_t i = 0; i < GH_NUM_SPAN_CLASSES; i++) gh_mcentral_requeue_pending(&gh_central[i]);
   gh_mheap_reclaim();
   gh_mutex_lock(&gh_heap.lock);
   uint64_t before = gh_heap.pages_released;

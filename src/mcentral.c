@@ -214,6 +214,37 @@ void gh_mcentral_queue_for_sweep(gh_mcentral *c, gh_mspan *s) {
   }
 }
 
+static bool remote_bits_pending(gh_mspan *s) {
+  for (uint32_t w = 0; w < gh_span_bitmap_words(s); w++)
+    if (__atomic_load_n(&s->xremote_free_bits[w], __ATOMIC_SEQ_CST)) return true;
+  return false;
+}
+
+static void requeue_list_locked(gh_mcentral *c, gh_spanlist *from, gh_spanlist *to) {
+  for (gh_mspan *s = from->first, *next; s; s = next) {
+    next = s->next;
+    if (!remote_bits_pending(s)) continue;
+    __atomic_store_n(&s->xqueued, 1, __ATOMIC_SEQ_CST);
+    list_remove(s);
+    list_push(to, s);
+  }
+}
+
+/*
+ * Queues every swept span that still has remote frees pending. A remote free
+ * that found xqueued already set does not queue the span; if a sweep cleared
+ * xqueued just before that free's bit landed, the bit waits for the span's next
+ * free. The object stays allocated meanwhile, so only memory is held; this
+ * walk (O(spans), used by gh_malloc_trim) releases it.
+ */
+void gh_mcentral_requeue_pending(gh_mcentral *c) {
+  gh_mutex_lock(&c->lock);
+  uint32_t sg = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
+  requeue_list_locked(c, partial_swept(c, sg), partial_unswept(c, sg));
+  requeue_list_locked(c, full_swept(c, sg), full_unswept(c, sg));
+  gh_mutex_unlock(&c->lock);
+}
+
 /* Sweeps the spans queued now; empty ones go back to the heap. */
 bool gh_mcentral_reclaim(gh_mcentral *c) {
   uint32_t sg = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
