@@ -379,5 +379,6 @@ extern uint64_t gh_large_nmalloc, gh_large_nfree, gh_large_bytes; /* atomic */
  * cached spans (they count as allocated from cacheSpan to uncacheSpan, so the
  * fast path need not count). The collector's pacer compares it with the goal. */
 extern uint64_t gh_heap_live;
+void gh_stats_init(void); /* after the options are read */
 
 #endif /* GH_INTERNAL_H */

@@ -59,6 +59,7 @@ static GH_COLD void init_slow(void) {
   gh_mutex_lock(&init_lock);
   if (!gh_atomic_load_acquire(&gh_initialized)) {
     gh_options_init();
+    gh_stats_init();
     gh_mheap_init();
     for (uint32_t i = 0; i < GH_NUM_SPAN_CLASSES; i++) gh_mcentral_init(&gh_central[i], (gh_spanclass)i);
     gh_world_init();

@@ -169,6 +169,14 @@ void gh_print_stats(int fd) {
   print_classes(fd, msg, &b);
 }
 
+/* Programs such as coreutils close stderr in their own exit handlers, which
+ * run before this destructor: with GOHEAP_STATS on, a copy of fd 2 is kept. */
+static int stats_fd = 2;
+
+void gh_stats_init(void) {
+  if (gh_option_get(GH_OPT_STATS)) stats_fd = gh_os_dup_stderr();
+}
+
 __attribute__((destructor)) static void stats_at_exit(void) {
-  if (gh_atomic_load_acquire(&gh_initialized) && gh_option_get(GH_OPT_STATS)) gh_print_stats(2);
+  if (gh_atomic_load_acquire(&gh_initialized) && gh_option_get(GH_OPT_STATS)) gh_print_stats(stats_fd);
 }

@@ -44,6 +44,7 @@ uint64_t gh_os_thread_id(void);
 
 /* ---- process ---- */
 void gh_os_write_stderr(const char *buf, size_t len);
+int gh_os_dup_stderr(void); /* a close-on-exec copy of fd 2, or 2 if that fails */
 void gh_os_write_fd(int fd, const char *buf, size_t len);
 __attribute__((noreturn)) void gh_os_abort(void);
 const char *gh_os_getenv(const char *name); /* scans environ; never allocates */

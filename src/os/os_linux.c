@@ -96,6 +96,11 @@ void gh_os_write_fd(int fd, const char *buf, size_t len) {
 
 void gh_os_write_stderr(const char *buf, size_t len) { gh_os_write_fd(2, buf, len); }
 
+int gh_os_dup_stderr(void) {
+  int fd = fcntl(2, F_DUPFD_CLOEXEC, 100);
+  return fd < 0 ? 2 : fd;
+}
+
 void gh_os_abort(void) { abort(); }
 
 const char *gh_os_getenv(const char *name) {

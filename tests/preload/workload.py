@@ -120,6 +120,7 @@ emit("threads", NT, results)
 del shared[:]
 
 # 7. fork while other threads are allocating: the child must get a working heap.
+#    The child also lists a directory (opendir mallocs) and builds a dict.
 stop = False
 
 
@@ -131,17 +132,25 @@ def churn():
             x = []
 
 
-bg = [threading.Thread(target=churn) for _ in range(2)]
+def lister():
+    # os.listdir drops the GIL around opendir()/closedir(), which malloc and
+    # free a ~32 KiB buffer: this thread can be inside malloc at fork time.
+    while not stop:
+        os.listdir("/usr/bin")
+
+
+bg = [threading.Thread(target=churn) for _ in range(2)] + [threading.Thread(target=lister)]
 for th in bg:
     th.start()
 ok = 0
-for i in range(8):
+for i in range(16):
     pid = os.fork()
     if pid == 0:
         signal.alarm(20)  # never hang the suite if the child deadlocks
         try:
             z = {str(j): [j] * 10 for j in range(20000)}
-            code = 0 if len(z) == 20000 and sum(map(len, z.values())) == 200000 else 1
+            n = len(os.listdir("/usr/bin"))
+            code = 0 if len(z) == 20000 and sum(map(len, z.values())) == 200000 and n > 0 else 1
         except BaseException:
             code = 2
         os._exit(code)
@@ -150,7 +159,7 @@ for i in range(8):
 stop = True
 for th in bg:
     th.join()
-emit("fork", ok, "of", 8)
+emit("fork", ok, "of", 16)
 
 print("\n".join(out))
 lib = os.environ.get("GH_EXPECT_LIB", "libgoheap.so")

@@ -88,7 +88,7 @@ if [ -n "$PY" ] && [ -x "$PY" ]; then
   check "python3: reference run (system malloc) exit 0" rc0 $r0 "$TMP/py.ref.err"
   check "python3: exit 0 under preload" rc0 $r "$TMP/py.err"
   check "python3: output identical to system malloc" same "$TMP/py.ref" "$TMP/py.out"
-  check "python3: json round trip and fork results" grep -q '^fork 8 of 8' "$TMP/py.out"
+  check "python3: json round trip and fork results" grep -q '^fork 16 of 16' "$TMP/py.out"
   check "python3: $LIBKEY in /proc/self/maps" mapped_ok "$TMP/py.out"
   check "python3: heap summary on stderr" marked "$TMP/py.err"
   # the same workload with Python's own small-object allocator (pymalloc on
