@@ -151,6 +151,7 @@ typedef struct gh_mcentral {
   gh_spanclass spanclass;
   gh_spanlist partial[2]; /* spans with free slots */
   gh_spanlist full[2];    /* spans without free slots (as of their last sweep) */
+  gh_spanlist empty;      /* swept spans with no object, kept for reuse (at most 8 pages) */
   uint64_t nspans;        /* spans of this class in use, cached ones included */
   uint64_t queued_since_cache; /* spans queued by frees since the last cacheSpan */
   char pad[GH_CACHELINE];
@@ -163,7 +164,8 @@ typedef struct gh_mcentral {
  * world lock.
  *
  * Unlike Go's mcache, which holds one span per class, goheap's also keeps the
- * last few spans it allocated from (spare[]): explicit frees by this thread to
+ * last few spans it allocated from (spare[], up to 8 spans and 64 KiB per
+ * class): explicit frees by this thread to
  * a span it caches are plain stores, so keeping recently used spans cached
  * makes a thread's frees of its own recent objects cheap even in classes with
  * few objects per span. Every span in alloc[] or spare[] has xowner == this,
@@ -171,7 +173,8 @@ typedef struct gh_mcentral {
  * releases the caches of threads that died mid-update (world.c), and must not
  * release a span twice. So slots change by single release stores.
  */
-#define GH_MCACHE_SPARES 3
+#define GH_MCACHE_SPARES 8              /* at most ... */
+#define GH_MCACHE_SPARE_BYTES (64 << 10) /* ... and at most this much per class */
 struct gh_class_stats;
 typedef struct gh_mcache {
   gh_mspan *alloc[GH_NUM_SPAN_CLASSES]; /* the span to allocate from; &gh_emptyspan if none */

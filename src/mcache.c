@@ -40,12 +40,18 @@ gh_mcache *gh_mcache_get_slow(void) {
 /* A single store, ordered after the ones before it (see gh_mcache: no span in two slots). */
 static void set_slot(gh_mspan **slot, gh_mspan *s) { gh_atomic_store_release(slot, s); }
 
+/* How many spares class sc keeps: GH_MCACHE_SPARES spans, GH_MCACHE_SPARE_BYTES at most. */
+static uint32_t spare_limit(gh_spanclass sc) {
+  uint32_t n = GH_MCACHE_SPARE_BYTES / (gh_class_npages(gh_spanclass_sizeclass(sc)) * GH_PAGE_SIZE);
+  return n < 1 ? 1 : n > GH_MCACHE_SPARES ? GH_MCACHE_SPARES : n;
+}
+
 /* Makes the full span s a spare in place of the oldest; that one goes back to its mcentral. */
 static void retire(gh_mcache *c, gh_spanclass sc, gh_mspan *s) {
   uint8_t k = c->spare_next[sc];
   gh_mspan *evict = c->spare[sc][k];
   set_slot(&c->spare[sc][k], s);
-  c->spare_next[sc] = (uint8_t)((k + 1) % GH_MCACHE_SPARES);
+  c->spare_next[sc] = (uint8_t)((k + 1) % spare_limit(sc));
   if (evict) {
     gh_mspan_sweep(evict, c->local_stats);
     gh_mcentral_uncache_span(&gh_central[sc], evict);

@@ -14,6 +14,12 @@
  * unswept spans (partial first, then full) and take the first with room;
  * else grow a new span from the heap.
  *
+ * Explicit frees empty spans all at once (a batch freed, then allocated
+ * again), so up to EMPTY_KEEP_PAGES pages of empty spans stay on the `empty`
+ * list for the next cacheSpan instead of a round trip through the heap lock
+ * (Go keeps a per-P page cache for the same reason). They go back to the heap
+ * before it grows (gh_mcentral_reclaim) and at gh_malloc_trim.
+ *
  * Lock: c->lock protects the lists and the fields below it; spans are swept
  * without it (the sweeper owns a span it has taken off a list). Ranks above
  * the heap lock: never call into the heap while holding it.
@@ -24,6 +30,7 @@ gh_mcentral gh_central[GH_NUM_SPAN_CLASSES];
 
 #define SWEEP_BUDGET 100 /* spans cacheSpan sweeps before growing (Go: spanBudget) */
 #define SWEEP_BACKLOG 4  /* queued spans tolerated before a free sweeps the oldest */
+#define EMPTY_KEEP_PAGES 8 /* empty spans kept per class instead of going back to the heap */
 
 /* ---- the four lists (Go: mcentral.go:partialSwept ...) -------------------- */
 
@@ -126,6 +133,7 @@ gh_mspan *gh_mcentral_cache_span(gh_mcentral *c, gh_mcache *owner) {
   gh_mutex_lock(&c->lock);
   uint32_t sg = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
   gh_mspan *s = list_pop(partial_swept(c, sg));
+  if (!s) s = list_pop(&c->empty);
   c->queued_since_cache = 0; /* someone allocates: sweeping is theirs to do */
   gh_mutex_unlock(&c->lock);
   for (int budget = SWEEP_BUDGET; !s && budget > 0; budget--) {
@@ -153,14 +161,20 @@ static bool releasable(gh_mspan *s) {
          !__atomic_load_n(&s->xpins, __ATOMIC_SEQ_CST);
 }
 
-/* Files a span the caller has just swept: back to the heap if empty, else on its list. */
+/* Files a span the caller has just swept: kept or back to the heap if empty,
+ * else on its list. */
 static void put_swept(gh_mcentral *c, gh_mspan *s) {
-  if (releasable(s)) {
+  gh_mutex_lock(&c->lock);
+  if (!releasable(s)) {
+    insert_locked(c, s);
+  } else if ((c->empty.count + 1) * s->npages <= EMPTY_KEEP_PAGES) {
+    s->xsweepgen = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
+    list_push(&c->empty, s);
+  } else {
+    gh_mutex_unlock(&c->lock);
     release_empty(c, s);
     return;
   }
-  gh_mutex_lock(&c->lock);
-  insert_locked(c, s);
   gh_mutex_unlock(&c->lock);
 }
 
@@ -245,19 +259,33 @@ void gh_mcentral_requeue_pending(gh_mcentral *c) {
   gh_mutex_unlock(&c->lock);
 }
 
-/* Sweeps the spans queued now; empty ones go back to the heap. */
+/* Gives the kept empty spans back to the heap. */
+static bool release_kept(gh_mcentral *c) {
+  bool any = false;
+  for (;;) {
+    gh_mutex_lock(&c->lock);
+    gh_mspan *s = list_pop(&c->empty);
+    gh_mutex_unlock(&c->lock);
+    if (!s) return any;
+    release_empty(c, s);
+    any = true;
+  }
+}
+
+/* Sweeps the spans queued now; empty ones go back to the heap, and so do the
+ * kept ones. */
 bool gh_mcentral_reclaim(gh_mcentral *c) {
   uint32_t sg = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
   uint32_t n = gh_atomic_load_relaxed(&partial_unswept(c, sg)->count) +
                gh_atomic_load_relaxed(&full_unswept(c, sg)->count);
-  bool freed = false;
+  bool freed = gh_atomic_load_relaxed(&c->empty.count) && release_kept(c);
   for (; n > 0; n--) {
     gh_mspan *s = sweep_one(c);
     if (!s) break;
     freed |= s->alloc_count == 0;
     put_swept(c, s);
   }
-  return freed;
+  return (gh_atomic_load_relaxed(&c->empty.count) && release_kept(c)) || freed;
 }
 
 static uint64_t check_list(gh_mcentral *c, gh_spanlist *l, bool room) {
@@ -277,6 +305,9 @@ void gh_mcentral_check(gh_mcentral *c) {
   gh_mutex_lock(&c->lock);
   uint64_t n = 0;
   for (int i = 0; i < 2; i++) n += check_list(c, &c->partial[i], true) + check_list(c, &c->full[i], false);
+  n += check_list(c, &c->empty, true);
+  for (gh_mspan *s = c->empty.first; s; s = s->next)
+    if (s->alloc_count != 0) gh_throw2("mcentral: a span on the empty list holds objects", "span", s->start_addr);
   if (n > c->nspans) gh_throw("mcentral: more spans on lists than in use");
   gh_mutex_unlock(&c->lock);
 }

@@ -28,9 +28,11 @@ void gh_os_release(void *addr, size_t size);      /* -> None */
 void *gh_os_alloc_metadata(size_t size);          /* fresh zeroed read/write memory, NULL on failure */
 size_t gh_os_page_size(void);
 
-/* ---- locks: a plain mutex (no allocation, usable before init) ---- */
-typedef struct gh_mutex { pthread_mutex_t m; } gh_mutex;
-#define GH_MUTEX_INIT { PTHREAD_MUTEX_INITIALIZER }
+/* ---- locks: a futex mutex that spins briefly before sleeping (goheap's
+ * critical sections are a few dozen instructions); no allocation, usable
+ * before init. state: 0 free, 1 held, 2 held and maybe waited for. ---- */
+typedef struct gh_mutex { uint32_t state; } gh_mutex;
+#define GH_MUTEX_INIT { 0 }
 void gh_mutex_lock(gh_mutex *l);
 void gh_mutex_unlock(gh_mutex *l);
 void gh_mutex_reinit(gh_mutex *l); /* in a fork child: the lock is free again */

@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,9 +71,42 @@ void *gh_os_alloc_metadata(size_t size) {
 
 size_t gh_os_page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
 
-void gh_mutex_lock(gh_mutex *l) { pthread_mutex_lock(&l->m); }
-void gh_mutex_unlock(gh_mutex *l) { pthread_mutex_unlock(&l->m); }
-void gh_mutex_reinit(gh_mutex *l) { pthread_mutex_init(&l->m, NULL); }
+/* Drepper, "Futexes Are Tricky", mutex2, with a bounded spin first. */
+static void futex_wait(uint32_t *addr, uint32_t val) {
+  syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake(uint32_t *addr) { syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0); }
+
+static inline void gh_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield" ::: "memory");
+#else
+  __asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+static bool try_lock(gh_mutex *l) {
+  uint32_t zero = 0;
+  return __atomic_compare_exchange_n(&l->state, &zero, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+void gh_mutex_lock(gh_mutex *l) {
+  if (try_lock(l)) return;
+  for (int spin = 0; spin < 200; spin++) {
+    gh_cpu_relax();
+    if (__atomic_load_n(&l->state, __ATOMIC_RELAXED) == 0 && try_lock(l)) return;
+  }
+  while (__atomic_exchange_n(&l->state, 2, __ATOMIC_ACQUIRE) != 0) futex_wait(&l->state, 2);
+}
+
+void gh_mutex_unlock(gh_mutex *l) {
+  if (__atomic_exchange_n(&l->state, 0, __ATOMIC_RELEASE) == 2) futex_wake(&l->state);
+}
+
+void gh_mutex_reinit(gh_mutex *l) { __atomic_store_n(&l->state, 0, __ATOMIC_RELAXED); }
 
 static pthread_key_t thread_key;
 
