@@ -119,7 +119,8 @@ typedef struct gh_mspan {
   uint8_t needzero;        /* 1 if free slots may hold old data */
   uint8_t xqueued;         /* 1 once a free asked for a sweep; cleared by the sweeper */
   uint32_t xpins;          /* frees between publishing a bit and queueing: no release while > 0 */
-  uint32_t local_frees;    /* owner frees since the last sweep (owner only) */
+  uint32_t local_frees;    /* owner frees since the last sweep (owner only): a hint that
+                              a sweep would find something; the sweep counts the bits */
   uint32_t npages;
   /* the mcentral's lists (owned by its lock) */
   struct gh_mspan *next, *prev;
