@@ -165,7 +165,7 @@ typedef struct gh_mcentral {
  * world lock.
  *
  * Unlike Go's mcache, which holds one span per class, goheap's also keeps the
- * last few spans it allocated from (spare[], up to 8 spans and 64 KiB per
+ * last few spans it allocated from (spare[], up to 16 spans and 128 KiB per
  * class): explicit frees by this thread to
  * a span it caches are plain stores, so keeping recently used spans cached
  * makes a thread's frees of its own recent objects cheap even in classes with
@@ -174,8 +174,8 @@ typedef struct gh_mcentral {
  * releases the caches of threads that died mid-update (world.c), and must not
  * release a span twice. So slots change by single release stores.
  */
-#define GH_MCACHE_SPARES 8              /* at most ... */
-#define GH_MCACHE_SPARE_BYTES (64 << 10) /* ... and at most this much per class */
+#define GH_MCACHE_SPARES 16             /* at most ... */
+#define GH_MCACHE_SPARE_BYTES (128 << 10) /* ... and at most this much per class */
 struct gh_class_stats;
 typedef struct gh_mcache {
   gh_mspan *alloc[GH_NUM_SPAN_CLASSES]; /* the span to allocate from; &gh_emptyspan if none */
