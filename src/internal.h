@@ -101,35 +101,38 @@ struct gh_spanlist;
  *      arena's spans[] table; a DEAD span by none.
  */
 typedef struct gh_mspan {
-  /* accessed on every allocation, by the owning thread only */
-  uint64_t alloc_cache;    /* I2: 1 bits are free slots, bit 0 = slot freeindex */
+  /* cache line 1: everything malloc's and free's fast paths read */
+  uint64_t alloc_cache;    /* I2: 1 bits are free slots, bit 0 = slot freeindex (owner only) */
   uint32_t freeindex;      /* next slot to examine; slots below are allocated (I1) */
   uint32_t nelems;         /* number of slots; 1 for a large span */
   uintptr_t start_addr;    /* first byte; page aligned */
   uintptr_t elemsize;      /* slot size; npages*8KiB for a large span */
   uint32_t alloc_count;    /* I3 */
   uint32_t div_mul;        /* reciprocal of elemsize (msize.h); 0 for large spans */
-  /* accessed on every free */
-  uint64_t *alloc_bits;    /* I1: allocation bitmap as of the last sweep */
-  uint64_t *free_bits;     /* slots freed by the owning thread since the last sweep */
-  uint64_t *xremote_free_bits; /* slots freed by other threads; atomic OR, taken by xchg */
   struct gh_mcache *xowner;    /* the mcache caching this span, or NULL */
+  uint64_t *alloc_bits;    /* I1: allocation bitmap as of the last sweep */
   gh_spanclass spanclass;  /* size class * 2 + noscan */
   uint8_t xstate;          /* gh_span_state; set last on init, with release order */
   uint8_t needzero;        /* 1 if free slots may hold old data */
   uint8_t xqueued;         /* 1 once a free asked for a sweep; cleared by the sweeper */
-  uint32_t xpins;          /* frees between publishing a bit and queueing: no release while > 0 */
   uint32_t local_frees;    /* owner frees since the last sweep (owner only): a hint that
                               a sweep would find something; the sweep counts the bits */
+  /* cache line 2: the bitmaps of a span of at most 64 slots live here */
+  uint64_t inline_bits[4]; /* alloc, free, remote, mark words when the bitmaps are 1 word */
+  uint64_t *free_bits;     /* slots freed by the owning thread since the last sweep */
+  uint64_t *xremote_free_bits; /* slots freed by other threads; atomic OR, taken by xchg */
+  uint64_t *gcmark_bits;   /* the collector's mark bits: zero between collections */
+  uint32_t xpins;          /* frees between publishing a bit and queueing: no release while > 0 */
   uint32_t npages;
-  /* the mcentral's lists (owned by its lock) */
+  /* cache line 3: the mcentral's lists (owned by its lock), sweeping, stats */
   struct gh_mspan *next, *prev;
   struct gh_spanlist *list; /* the list this span is on, NULL if none */
   uint32_t xsweepgen;      /* I5 */
   uint32_t alloc_count_before_cache; /* alloc_count when last cached or swept (stats) */
-  uint64_t *gcmark_bits;   /* the collector's mark bits: zero between collections */
   uintptr_t limit;         /* end of usable data: start + nelems*elemsize, or + size */
+  char pad[24];            /* a multiple of 64 bytes: spans stay cache-line aligned */
 } gh_mspan;
+_Static_assert(sizeof(gh_mspan) % GH_CACHELINE == 0, "gh_mspan must fill whole cache lines");
 
 static inline uint32_t gh_span_bitmap_words(const gh_mspan *s) { return (s->nelems + 63) / 64; }
 

@@ -190,7 +190,7 @@ gh_mspan *gh_mheap_alloc_span(uintptr_t npages, gh_spanclass sc, uintptr_t align
     base = alloc_pages_locked(npages, align_pages, true, &scav, &zeroed);
   }
   gh_mspan *s = base ? gh_fixalloc_alloc(&span_alloc) : NULL;
-  uint64_t *bits = s ? gh_fixalloc_alloc(&bitmap_alloc[nwords]) : NULL;
+  uint64_t *bits = !s ? NULL : nwords == 1 ? s->inline_bits : gh_fixalloc_alloc(&bitmap_alloc[nwords]);
   if (!bits) {
     if (s) gh_fixalloc_free(&span_alloc, s);
     if (base) gh_pagealloc_free_locked(base, npages);
@@ -225,7 +225,7 @@ void gh_mheap_free_span(gh_mspan *s) {
   gh_pagealloc_free_locked(s->start_addr, s->npages);
   gh_heap.pages_inuse -= s->npages;
   gh_heap.pages_free += s->npages;
-  gh_fixalloc_free(&bitmap_alloc[nwords], s->alloc_bits);
+  if (s->alloc_bits != s->inline_bits) gh_fixalloc_free(&bitmap_alloc[nwords], s->alloc_bits);
   gh_fixalloc_free(&span_alloc, s);
   uint64_t dirty = (gh_heap.pages_free - gh_heap.pages_released) << GH_PAGE_SHIFT;
   uint64_t keep = (gh_heap.pages_inuse << GH_PAGE_SHIFT) / 100 * (uint64_t)gh_option_get(GH_OPT_RETAIN_PERCENT);
