@@ -94,9 +94,12 @@ typedef struct gh_stats {
   uint64_t pause_ns[GH_STATS_NPAUSE]; /* circular: the latest is pause_ns[(num_gc+255)%256] */
 } gh_stats;
 /* Fills *out. Set out->size = sizeof(gh_stats) first; fields beyond the
- * size the caller knows are not written. */
+ * size the caller knows are not written. Cheap: objects freed but not yet
+ * swept still count as allocated (as in Go); gh_malloc_trim settles them. */
 GH_API void gh_read_stats(gh_stats *out);
-/* Writes a one-screen human-readable heap summary to the file descriptor. */
+/* Writes a one-screen human-readable heap summary to the file descriptor.
+ * It first sweeps the spans that frees have queued, so its counts are exact
+ * for every thread's frees except those to spans other threads hold cached. */
 GH_API void gh_print_stats(int fd);
 
 #ifdef __cplusplus

@@ -131,11 +131,18 @@ void gh_mcache_recount_all(gh_mcache *c) {
   }
 }
 
-/* Counts the allocations made from the cached spans (for gh_read_stats). */
+/* Sweeps a cached span if frees are pending, and counts its allocations. */
+static void settle(gh_mcache *c, gh_mspan *s) {
+  if (gh_mspan_frees_pending(s)) gh_mspan_sweep(s, c->local_stats);
+  else gh_mspan_flush_nmalloc(s, c->local_stats);
+}
+
+/* Brings the counts of this thread's cached spans up to date (for
+ * gh_read_stats): the frees made to them are counted when swept. */
 void gh_mcache_flush_stats(gh_mcache *c) {
   for (uint32_t sc = 0; sc < GH_NUM_SPAN_CLASSES; sc++) {
-    if (c->alloc[sc] != &gh_emptyspan) gh_mspan_flush_nmalloc(c->alloc[sc], c->local_stats);
+    if (c->alloc[sc] != &gh_emptyspan) settle(c, c->alloc[sc]);
     for (int i = 0; i < GH_MCACHE_SPARES; i++)
-      if (c->spare[sc][i]) gh_mspan_flush_nmalloc(c->spare[sc][i], c->local_stats);
+      if (c->spare[sc][i]) settle(c, c->spare[sc][i]);
   }
 }

@@ -7,7 +7,7 @@
  * mcache (gh_mspan_flush_nmalloc), and frees when a sweep merges them. So an
  * object freed but not yet swept still counts as allocated, and allocations
  * from spans other threads hold cached are counted when those spans are next
- * swept; gh_read_stats counts the calling thread's own cached spans first.
+ * swept; gh_read_stats first sweeps the calling thread's own cached spans.
  * Sweeps by a span's owner count into its mcache's table with plain stores
  * (no atomic on that path); gh_read_stats adds every live thread's table.
  * Page counters come from the heap (mheap.c), under its lock.
@@ -124,8 +124,12 @@ static void print_classes(int fd, char *msg, gh_buf *b) {
   }
 }
 
+/* Sweeps what frees have queued first, so that the summary shows live objects
+ * rather than frees not yet merged (gh_read_stats itself stays cheap). */
 void gh_print_stats(int fd) {
   gh_stats st = {.size = sizeof st};
+  gh_ensure_init();
+  gh_mheap_reclaim();
   gh_read_stats(&st);
   char msg[256];
   gh_buf b = {msg, msg + sizeof msg - 1};
