@@ -14,14 +14,6 @@
 
 enum { N = 20000 };
 static void *v[N];
-static uint64_t rng = 12345;
-static uint64_t next_rand(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return rng;
-}
-
 static int check_all(void) {
   gh_mcache *c = gh_tls_mcache;
   for (uint32_t sc = 0; c && sc < GH_NUM_SPAN_CLASSES; sc++)
@@ -38,7 +30,7 @@ static void *free_odd(void *arg) {
 }
 
 int main(void) {
-  for (int i = 0; i < N; i++) v[i] = malloc(next_rand() % (next_rand() % 16 ? 512 : 70000));
+  for (int i = 0; i < N; i++) v[i] = malloc(th_rand() % (th_rand() % 16 ? 512 : 70000));
   CHECK("checkers pass after allocating", check_all());
   for (int i = 0; i < N; i += 4) free(v[i]), v[i] = NULL;
   CHECK("checkers pass after owner frees", check_all());
@@ -47,9 +39,9 @@ int main(void) {
   pthread_join(t, NULL);
   CHECK("checkers pass after remote frees", check_all());
   for (int i = 0; i < N; i++)
-    if (v[i]) v[i] = realloc(v[i], next_rand() % 4000 + 1);
+    if (v[i]) v[i] = realloc(v[i], th_rand() % 4000 + 1);
   for (int i = 0; i < N; i++)
-    if (!v[i]) v[i] = malloc(next_rand() % 300);
+    if (!v[i]) v[i] = malloc(th_rand() % 300);
   CHECK("checkers pass after realloc and reuse", check_all());
   gh_malloc_trim(0);
   CHECK("checkers pass after a trim", check_all());

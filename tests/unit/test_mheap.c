@@ -13,14 +13,6 @@
 #include "internal.h"
 #include "testhelper.h"
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static uint64_t next_rand(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return rng;
-}
-
 static gh_mspan *span(uintptr_t npages, uintptr_t align_pages) {
   gh_mspan *s = gh_mheap_alloc_span(npages, gh_make_spanclass(0, false), align_pages);
   if (s) {
@@ -52,7 +44,7 @@ static void test_random_spans(void) {
   gh_mspan *s[N];
   int overlap = 0, mapped = 1, checks_ok = 1;
   for (int i = 0; i < N; i++) {
-    s[i] = span(1 + next_rand() % (next_rand() % 8 == 0 ? 700 : 16), 0);
+    s[i] = span(1 + th_rand() % (th_rand() % 8 == 0 ? 700 : 16), 0);
     if (!s[i]) checks_ok = 0;
   }
   for (int i = 0; i < N; i++) {
@@ -68,7 +60,7 @@ static void test_random_spans(void) {
   CHECK("spanOf maps every page of every span to it", mapped);
   uint64_t grown = committed();
   for (int i = 0; i < N; i++) { /* free in a shuffled order */
-    int j = (int)(next_rand() % N);
+    int j = (int)(th_rand() % N);
     gh_mspan *t = s[i];
     s[i] = s[j];
     s[j] = t;

@@ -8,14 +8,6 @@
 #include "internal.h"
 #include "testhelper.h"
 
-static uint64_t rng = 88172645463325252ull;
-static uint64_t next_rand(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return rng;
-}
-
 static uint64_t bits[4][GH_MAX_BITMAP_WORDS];
 
 static void make_span(gh_mspan *s, uint32_t cls, uint32_t density_pct) {
@@ -31,7 +23,7 @@ static void make_span(gh_mspan *s, uint32_t cls, uint32_t density_pct) {
   s->xstate = GH_SPAN_IN_USE;
   gh_mspan_init_small(s, s->spanclass);
   for (uint32_t i = 0; i < s->nelems; i++)
-    if (next_rand() % 100 < density_pct) s->alloc_bits[i / 64] |= 1ull << (i % 64);
+    if (th_rand() % 100 < density_pct) s->alloc_bits[i / 64] |= 1ull << (i % 64);
   s->alloc_count = gh_mspan_count_alloc(s);
   gh_mspan_refill_alloc_cache(s, 0);
 }
@@ -94,8 +86,8 @@ static void test_sweep_merges_frees(void) {
       if (i < s.freeindex || ref_is_set(&s, i)) live[i / 64] |= 1ull << (i % 64);
     uint32_t freed = 0;
     for (uint32_t i = 0; i < s.nelems; i++) {
-      if (!(live[i / 64] >> (i % 64) & 1) || next_rand() % 3) continue;
-      bool own = next_rand() % 2; /* as free() does: owner frees count, remote ones queue */
+      if (!(live[i / 64] >> (i % 64) & 1) || th_rand() % 3) continue;
+      bool own = th_rand() % 2; /* as free() does: owner frees count, remote ones queue */
       uint64_t *map = own ? s.free_bits : s.xremote_free_bits;
       map[i / 64] |= 1ull << (i % 64);
       if (own) s.local_frees++;
