@@ -236,6 +236,7 @@ typedef struct gh_mheap {
   uint64_t pages_committed; /* pages made read/write */
   uint64_t pages_free;      /* committed free pages, released or not */
   uint64_t pages_released;  /* free pages given back to the OS */
+  uint64_t last_scavenge_ns; /* when a free last returned pages to the OS */
 } gh_mheap;
 
 extern gh_mheap gh_heap;

@@ -13,7 +13,12 @@
  * Freed spans' pages go back to the page allocator; when more free memory is
  * retained than GOHEAP_RETAIN / GOHEAP_RETAIN_PERCENT allow, the freeing thread
  * returns the highest free pages to the OS (Go: mgcscavenge.go, done here
- * synchronously rather than by a background goroutine).
+ * synchronously rather than by a background goroutine). With hysteresis: up to
+ * twice the limit may stay free for 100 ms, so a program that frees and
+ * reallocates large blocks in a loop does not pay a release and a page fault
+ * per page each time (malloc-large in bench/: 1.03 s -> 0.19 s, same peak RSS;
+ * a 4x band gave 0.09 s but would let an idle program hold 4x the limit, where
+ * 2x matches what glibc's dynamic trim threshold can hold: 64 MiB).
  *
  * Lock: gh_heap.lock protects the page allocator, the arena list, the fixallocs
  * and the page counters. It ranks below every mcentral lock.
@@ -216,6 +221,21 @@ gh_mspan *gh_mheap_alloc_span(uintptr_t npages, gh_spanclass sc, uintptr_t align
   return s; /* the caller finishes the layout and publishes xstate */
 }
 
+#define SCAVENGE_DELAY_NS 100000000u /* 100 ms */
+
+/* How many free bytes to return to the OS now: those above the retain limit,
+ * once they have been above it for 100 ms or are above twice the limit. */
+static uint64_t scavenge_due_locked(void) {
+  uint64_t dirty = (gh_heap.pages_free - gh_heap.pages_released) << GH_PAGE_SHIFT;
+  uint64_t keep = (gh_heap.pages_inuse << GH_PAGE_SHIFT) / 100 * (uint64_t)gh_option_get(GH_OPT_RETAIN_PERCENT);
+  if (keep < (uint64_t)gh_option_get(GH_OPT_RETAIN)) keep = (uint64_t)gh_option_get(GH_OPT_RETAIN);
+  if (dirty <= keep) return 0;
+  uint64_t now = gh_os_nanotime();
+  if (dirty <= 2 * keep && now - gh_heap.last_scavenge_ns < SCAVENGE_DELAY_NS) return 0;
+  gh_heap.last_scavenge_ns = now;
+  return dirty - keep;
+}
+
 /* Go: mheap.go:(*mheap).freeSpan. The span must be owned by the caller. */
 void gh_mheap_free_span(gh_mspan *s) {
   gh_atomic_store_release(&s->xstate, GH_SPAN_DEAD);
@@ -227,11 +247,9 @@ void gh_mheap_free_span(gh_mspan *s) {
   gh_heap.pages_free += s->npages;
   if (s->alloc_bits != s->inline_bits) gh_fixalloc_free(&bitmap_alloc[nwords], s->alloc_bits);
   gh_fixalloc_free(&span_alloc, s);
-  uint64_t dirty = (gh_heap.pages_free - gh_heap.pages_released) << GH_PAGE_SHIFT;
-  uint64_t keep = (gh_heap.pages_inuse << GH_PAGE_SHIFT) / 100 * (uint64_t)gh_option_get(GH_OPT_RETAIN_PERCENT);
-  if (keep < (uint64_t)gh_option_get(GH_OPT_RETAIN)) keep = (uint64_t)gh_option_get(GH_OPT_RETAIN);
+  uint64_t excess = scavenge_due_locked();
   gh_mutex_unlock(&gh_heap.lock);
-  if (dirty > keep) gh_mheap_scavenge(dirty - keep / 2);
+  if (excess) gh_mheap_scavenge(excess);
 }
 
 /* Extends a large span over the free pages right after it (for realloc). */

@@ -51,6 +51,7 @@ void gh_os_write_fd(int fd, const char *buf, size_t len);
 __attribute__((noreturn)) void gh_os_abort(void);
 const char *gh_os_getenv(const char *name); /* scans environ; never allocates */
 int gh_os_getpid(void);
+uint64_t gh_os_nanotime(void); /* monotonic */
 /* Resident set size in bytes read from /proc/self/statm, 0 if unknown. */
 uint64_t gh_os_rss(void);
 int gh_os_get_errno(void);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -147,6 +148,12 @@ const char *gh_os_getenv(const char *name) {
 }
 
 int gh_os_getpid(void) { return (int)getpid(); }
+
+uint64_t gh_os_nanotime(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 uint64_t gh_os_rss(void) {
   int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
