@@ -278,7 +278,7 @@ bool gh_mcentral_reclaim(gh_mcentral *c) {
   uint32_t sg = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
   uint32_t n = gh_atomic_load_relaxed(&partial_unswept(c, sg)->count) +
                gh_atomic_load_relaxed(&full_unswept(c, sg)->count);
-  bool freed = gh_atomic_load_relaxed(&c->empty.count) && release_kept(c);
+  bool freed = false;
   for (; n > 0; n--) {
     gh_mspan *s = sweep_one(c);
     if (!s) break;

@@ -69,8 +69,6 @@ static void *worker(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  pthread_t *th;
-  long i;
   threads = arg_long(argc, argv, 1, 2);
   steps = arg_long(argc, argv, 2, 10000000);
   window = arg_long(argc, argv, 3, 10000);
@@ -79,10 +77,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   printf("alloc-test threads=%ld steps=%ld window=%ld\n", threads, steps, window);
-  th = xmalloc(sizeof(pthread_t) * (size_t)threads);
-  for (i = 0; i < threads; i++) pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i);
-  for (i = 0; i < threads; i++) pthread_join(th[i], NULL);
-  free(th);
+  run_workers(threads, worker);
   printf("result: %016llx\n", (unsigned long long)atomic_load(&total));
   return 0;
 }

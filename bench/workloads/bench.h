@@ -18,6 +18,7 @@
 #ifndef BENCH_H
 #define BENCH_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,15 @@ static inline int tag_ok(const void *p, size_t n, uint64_t tag) {
   for (i = 0; i < n; i++)
     if (c[i] != (unsigned char)(tag & 0xff)) return 0;
   return 1;
+}
+
+/* Runs fn(i) for i = 0..n-1, each in its own thread, and waits for all. */
+static inline void run_workers(long n, void *(*fn)(void *)) {
+  pthread_t *th = xmalloc(sizeof(pthread_t) * (size_t)n);
+  long i;
+  for (i = 0; i < n; i++) pthread_create(&th[i], NULL, fn, (void *)(intptr_t)i);
+  for (i = 0; i < n; i++) pthread_join(th[i], NULL);
+  free(th);
 }
 
 static inline long arg_long(int argc, char **argv, int i, long def) {

@@ -43,8 +43,6 @@ static void *worker(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  pthread_t *th;
-  long i;
   threads = arg_long(argc, argv, 1, 2);
   iterations = arg_long(argc, argv, 2, 1000);
   objsize = arg_long(argc, argv, 3, 8);
@@ -55,10 +53,7 @@ int main(int argc, char **argv) {
   }
   printf("cache-thrash threads=%ld iterations=%ld objsize=%ld repetitions=%ld\n", threads,
          iterations, objsize, reps);
-  th = xmalloc(sizeof(pthread_t) * (size_t)threads);
-  for (i = 0; i < threads; i++) pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i);
-  for (i = 0; i < threads; i++) pthread_join(th[i], NULL);
-  free(th);
+  run_workers(threads, worker);
   printf("result: %016llx\n", (unsigned long long)atomic_load(&total));
   return 0;
 }

@@ -92,8 +92,6 @@ static void *worker(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  pthread_t *th;
-  long i;
   threads = arg_long(argc, argv, 1, 2);
   rounds = arg_long(argc, argv, 2, 2000);
   n = arg_long(argc, argv, 3, 2000);
@@ -103,10 +101,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   printf("sh6bench threads=%ld rounds=%ld n=%ld maxsize=%ld\n", threads, rounds, n, maxsize);
-  th = xmalloc(sizeof(pthread_t) * (size_t)threads);
-  for (i = 0; i < threads; i++) pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i);
-  for (i = 0; i < threads; i++) pthread_join(th[i], NULL);
-  free(th);
+  run_workers(threads, worker);
   printf("result: %016llx\n", (unsigned long long)atomic_load(&total));
   return 0;
 }
