@@ -24,7 +24,7 @@ HDRS := $(wildcard src/*.h src/os/*.h include/*.h)
 SO     := $(B)/libgoheap.so.$(VERSION)
 SONAME := libgoheap.so.$(VERSION_MAJOR)
 
-TEST_SRCS := $(wildcard tests/unit/*.c tests/api/*.c tests/stress/*.c)
+TEST_SRCS := $(wildcard tests/unit/*.c tests/api/*.c tests/stress/*.c tests/gc/test_*.c)
 TEST_BINS := $(foreach t,$(TEST_SRCS),$(B)/tests/$(word 2,$(subst /, ,$(t)))-$(basename $(notdir $(t))))
 
 .PHONY: all lib tests test demo bench bench-quick install uninstall clean sizeclasses sizeclasses-check
@@ -55,6 +55,13 @@ $(B)/tests/api-%: tests/api/%.c $(TEST_DEPS)
 	@mkdir -p $(B)/tests && $(TEST_CC)
 $(B)/tests/stress-%: tests/stress/%.c $(TEST_DEPS)
 	@mkdir -p $(B)/tests && $(TEST_CC)
+
+# Collector tests: also linked with a shared library whose globals are roots.
+$(B)/tests/lib/libgcroot.so: tests/gc/libgcroot.c
+	@mkdir -p $(dir $@) && $(CC) -std=gnu11 -O2 -g -fPIC -shared $(WARN) -Iinclude $< -o $@
+$(B)/tests/gc-%: tests/gc/%.c $(TEST_DEPS) tests/gc/gctest.h $(B)/tests/lib/libgcroot.so
+	@mkdir -p $(B)/tests && $(CC) -std=gnu11 -O2 -g $(WARN) -Iinclude -Isrc -Itests $< $(B)/libgoheap.a \
+	  -L$(B)/tests/lib -lgcroot -Wl,-rpath,'$$ORIGIN/lib' -ldl -lpthread -o $@
 
 tests: lib $(TEST_BINS)
 

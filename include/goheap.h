@@ -4,7 +4,7 @@
  * Two ways in, one heap:
  *   - manual memory: the malloc family below, also exported under the plain
  *     names (malloc, free, ...) by libgoheap.so so LD_PRELOAD works;
- *   - collected memory (the collector issue): gh_alloc and friends.
+ *   - collected memory: gh_alloc and friends, reclaimed by a garbage collector.
  *
  * Every function here is thread-safe and async-fork-safe in the usual malloc
  * sense (fork() from any thread leaves the child with a working heap).
@@ -58,6 +58,42 @@ GH_API int gh_malloc_trim(size_t pad);
 /* Same as gh_malloc_trim(0), without the return value (Go: debug.FreeOSMemory). */
 GH_API void gh_free_os_memory(void);
 
+/* ---- Collected memory (a conservative mark-sweep collector, paced like Go) --
+ * gh_alloc'd objects are reclaimed when no pointer to them is found in a root:
+ * the writable data of the program and of every shared library, the stack
+ * and registers of every registered thread, ranges added with gh_add_roots,
+ * and every malloc'd object (unless GOHEAP_SCAN_MANUAL=0). A pointer anywhere
+ * inside an object keeps it alive; one just past its end does not. A thread
+ * registers itself when it first allocates (malloc or gh_alloc); a thread that
+ * holds pointers to collected objects without ever allocating calls
+ * gh_register_thread. `__thread` variables of the main thread are not roots.
+ * Collections stop every registered thread with a signal (GOHEAP_STOP_SIGNAL,
+ * default SIGRTMIN+7); a thread that blocks it is reported and the cycle is
+ * cancelled, never deadlocked on. See README.md, "The collector". */
+GH_API void *gh_alloc(size_t size);        /* zeroed; may hold pointers (scanned); NULL+ENOMEM */
+GH_API void *gh_alloc_noscan(size_t size); /* zeroed; holds no pointers (marked, never scanned) */
+GH_API void gh_collect(void);              /* a full collection now; returns when it is done
+                                              (sweeping then goes on lazily) */
+/* Registers fn to run once, on the finalizer thread, after obj (the start of a
+ * collected object) becomes unreachable; obj and what it references stay
+ * alive until fn returns, and obj is freed at a later collection unless fn
+ * made it reachable again. fn NULL removes the finalizer. A cycle of objects
+ * with finalizers is never finalized (as in Go). A pointer that is not the
+ * start of a live collected object is reported like a bad free. */
+GH_API void gh_set_finalizer(void *obj, void (*fn)(void *obj, void *arg), void *arg);
+GH_API void gh_add_roots(void *lo, void *hi);    /* scan [lo,hi) as a root; lo <= hi */
+GH_API void gh_remove_roots(void *lo, void *hi); /* removes exactly a range added before */
+GH_API int gh_register_thread(void);   /* 0, or ENOMEM; registering twice is harmless */
+GH_API void gh_unregister_thread(void); /* before the thread exits; it must not hold
+                                           the only pointer to a collected object */
+GH_API int gh_set_gc_percent(int percent);         /* returns the old value; negative: off */
+GH_API int64_t gh_set_memory_limit(int64_t bytes); /* returns the old value; negative: only query */
+/* The start of the object p points into (collected or malloc'd), or NULL if p
+ * is not inside a live object of goheap's heap (bdwgc: GC_base). */
+GH_API void *gh_base(void *p);
+/* 1 if p is the start of a collected object, 0 otherwise. */
+GH_API int gh_is_collected(void *p);
+
 /* ---- Errors --------------------------------------------------------------- */
 typedef enum gh_error_mode {
   GH_ERROR_ABORT = 0,  /* report on stderr, then abort() (default) */
@@ -69,7 +105,7 @@ GH_API gh_error_mode gh_set_error_mode(gh_error_mode mode);
 GH_API uint64_t gh_error_count(void);
 
 /* ---- Statistics ----------------------------------------------------------- */
-#define GH_STATS_VERSION 1
+#define GH_STATS_VERSION 2
 #define GH_STATS_NPAUSE 256
 typedef struct gh_stats {
   uint32_t size;            /* set by the caller: sizeof(gh_stats) */
@@ -92,6 +128,13 @@ typedef struct gh_stats {
   uint64_t next_gc;
   uint64_t pause_total_ns;
   uint64_t pause_ns[GH_STATS_NPAUSE]; /* circular: the latest is pause_ns[(num_gc+255)%256] */
+  uint64_t heap_marked;     /* bytes found live by the last collection (manual objects included) */
+  uint64_t num_forced_gc;   /* collections started by gh_collect */
+  uint64_t last_gc_ns;      /* end of the last collection, ns since the first goheap call */
+  int64_t memory_limit;     /* the soft limit in effect (INT64_MAX: none) */
+  int64_t gc_percent;       /* GOGC in effect (negative: off) */
+  uint64_t finalizers_run;  /* finalizers that have returned */
+  uint64_t gc_cpu_ns;       /* CPU time spent by collections (all mark workers) */
 } gh_stats;
 /* Fills *out. Set out->size = sizeof(gh_stats) first; fields beyond the
  * size the caller knows are not written. Cheap: objects freed but not yet
