@@ -53,18 +53,31 @@ static inline uint32_t gh_popcount64(uint64_t x) { return (uint32_t)__builtin_po
 #define GH_CHUNK_PAGES 512                                 /* page-allocator chunk: 4 MiB */
 #define GH_CHUNKS_PER_ARENA (GH_PAGES_PER_ARENA / GH_CHUNK_PAGES)
 #define GH_CHUNK_WORDS (GH_CHUNK_PAGES / 64)
-#define GH_NUM_SPAN_CLASSES (GH_NUM_SIZE_CLASSES * 2)
+#define GH_NUM_SPAN_CLASSES (GH_NUM_SIZE_CLASSES * 3)
 #define GH_MAX_OBJS_PER_SPAN 1024 /* 8 KiB of 8-byte objects */
 #define GH_MAX_BITMAP_WORDS (GH_MAX_OBJS_PER_SPAN / 64)
 #define GH_MAX_ALLOC ((size_t)1 << 46) /* larger requests fail with ENOMEM at once */
 
-/* Span class: size class * 2 + noscan bit (Go: mheap.go:spanClass). Class 0 is large. */
+/*
+ * Span class (Go: mheap.go:spanClass is size class * 2 + noscan). goheap has
+ * three kinds, because manual (malloc) and collected (gh_alloc) objects never
+ * share a span: sweeping applies the collector's mark bits only to collected
+ * spans, and manual spans are scanned whole as roots:
+ *   span class = size class * 3 + kind        (size class 0: large objects)
+ * The class stays one byte, in the span's first cache line.
+ */
 typedef uint8_t gh_spanclass;
-static inline gh_spanclass gh_make_spanclass(uint32_t sizeclass, bool noscan) {
-  return (gh_spanclass)(sizeclass << 1 | (noscan ? 1 : 0));
+#define GH_KIND_MANUAL 0u /* malloc: freed explicitly; scanned as a root */
+#define GH_KIND_SCAN 1u   /* collected, may hold pointers */
+#define GH_KIND_NOSCAN 2u /* collected, holds no pointers: marked, never scanned */
+static inline gh_spanclass gh_make_spanclass(uint32_t sizeclass, uint32_t kind) {
+  return (gh_spanclass)(sizeclass * 3 + kind);
 }
-static inline uint32_t gh_spanclass_sizeclass(gh_spanclass sc) { return sc >> 1; }
-static inline bool gh_spanclass_noscan(gh_spanclass sc) { return sc & 1; }
+static inline uint32_t gh_spanclass_sizeclass(gh_spanclass sc) { return sc / 3u; }
+static inline uint32_t gh_spanclass_kind(gh_spanclass sc) { return sc % 3u; }
+static inline bool gh_spanclass_is_large(gh_spanclass sc) { return sc < 3; }
+static inline bool gh_spanclass_noscan(gh_spanclass sc) { return gh_spanclass_kind(sc) == GH_KIND_NOSCAN; }
+static inline bool gh_spanclass_collected(gh_spanclass sc) { return gh_spanclass_kind(sc) != GH_KIND_MANUAL; }
 
 /* ---- mspan (Go: mheap.go:mspan) ------------------------------------------ */
 typedef enum gh_span_state {
@@ -92,11 +105,15 @@ struct gh_spanlist;
  *  I3  alloc_count == freeindex-allocated + popcount(alloc_bits >= freeindex)
  *      (frees are subtracted only when swept).
  *  I4  bits of every bitmap at indices >= nelems are zero.
- *  I5  sweepgen, relative to the heap's h (gh_mheap.xsweepgen):
+ *  I5  sweepgen of a collected span, relative to the heap's h (gh_mheap.xsweepgen):
  *        h-2 needs sweeping, h-1 being swept, h swept and not cached,
- *        h+1 cached before this sweep cycle began, h+3 swept then cached.
- *      Only the owner of a span (the thread that took it off an mcentral list
- *      or its mcache) may change it.
+ *        h+3 swept then cached (Go's h+1, "cached before this sweep cycle
+ *        began", never occurs: a collection flushes every mcache first).
+ *      A sweeper claims a span by CAS from h-2 to h-1; otherwise only the
+ *      owner of a span (the thread that took it off an mcentral list or its
+ *      mcache) may change it. Manual spans keep the sweepgen 0 they had at birth.
+ *  I7  gcmark_bits are zero except during a collection's mark and before the
+ *      sweep that consumes them; slots above nelems are never marked.
  *  I6  a span with state IN_USE is mapped by every one of its pages in the
  *      arena's spans[] table; a DEAD span by none.
  */
@@ -111,7 +128,7 @@ typedef struct gh_mspan {
   uint32_t div_mul;        /* reciprocal of elemsize (msize.h); 0 for large spans */
   struct gh_mcache *xowner;    /* the mcache caching this span, or NULL */
   uint64_t *alloc_bits;    /* I1: allocation bitmap as of the last sweep */
-  gh_spanclass spanclass;  /* size class * 2 + noscan */
+  gh_spanclass spanclass;  /* size class * 3 + kind (gh_make_spanclass) */
   uint8_t xstate;          /* gh_span_state; set last on init, with release order */
   uint8_t needzero;        /* 1 if free slots may hold old data */
   uint8_t xqueued;         /* 1 once a free asked for a sweep; cleared by the sweeper */
@@ -130,7 +147,9 @@ typedef struct gh_mspan {
   uint32_t xsweepgen;      /* I5 */
   uint32_t alloc_count_before_cache; /* alloc_count when last cached or swept (stats) */
   uintptr_t limit;         /* end of usable data: start + nelems*elemsize, or + size */
-  char pad[24];            /* a multiple of 64 bytes: spans stay cache-line aligned */
+  struct gh_special *specials; /* finalizers, sorted by offset (speciallock) */
+  gh_mutex speciallock;
+  char pad[12];            /* a multiple of 64 bytes: spans stay cache-line aligned */
 } gh_mspan;
 _Static_assert(sizeof(gh_mspan) % GH_CACHELINE == 0, "gh_mspan must fill whole cache lines");
 
@@ -182,6 +201,21 @@ typedef struct gh_mcentral {
 struct gh_class_stats;
 typedef struct gh_mcache {
   gh_mspan *alloc[GH_NUM_SPAN_CLASSES]; /* the span to allocate from; &gh_emptyspan if none */
+  /* Go: mcache.tiny. Noscan collected requests under 16 bytes are packed into
+   * one 16-byte block; tiny is its address (0 if none), tinyoffset the first
+   * free byte. The block is an ordinary object, marked as a root while held. */
+  uintptr_t tiny;
+  uintptr_t tinyoffset;
+  /* Stopping the world (world.c). unsafe > 0 while the thread is in a slow
+   * path of the allocator: it is then not at a safe point, and the stop
+   * signal's handler returns at once; the slow path stops the thread when
+   * it leaves (gh_leave). The fast paths, which are not counted, live in the
+   * section gh_fast and the handler recognises them by the interrupted pc. */
+  uint32_t unsafe;
+  uint32_t xstop_epoch;     /* the stop request this thread has answered (stopped for) */
+  uintptr_t stop_sp;        /* its stack pointer while stopped: scanned up to stack_hi */
+  uintptr_t stack_hi;       /* top of its stack (exclusive); found at its first stop */
+  uintptr_t stop_regs[32];  /* its registers while stopped (roots) */
   gh_mspan *spare[GH_NUM_SPAN_CLASSES][GH_MCACHE_SPARES]; /* or NULL */
   uint8_t spare_next[GH_NUM_SPAN_CLASSES]; /* the spare slot to replace next (a ring) */
   /* this thread's counts (relaxed stores by the thread, relaxed loads by
@@ -219,7 +253,6 @@ typedef struct gh_heaparena {
   gh_mspan *spans[GH_PAGES_PER_ARENA]; /* I6: page -> its in-use span, or NULL */
   gh_pallocdata pages;                 /* the page allocator's view of this arena */
   uintptr_t base;                      /* first byte of the arena */
-  uint32_t committed_pages;            /* pages [0, committed) are read/write */
 } gh_heaparena;
 
 /* ---- mheap (Go: mheap.go:mheap) --------------------------------------------- */
@@ -272,7 +305,7 @@ void gh_mheap_free_span(gh_mspan *s);
 bool gh_mheap_grow_span_in_place(gh_mspan *s, uintptr_t new_npages);
 void gh_mheap_shrink_span(gh_mspan *s, uintptr_t new_npages);
 void gh_mheap_scavenge(uint64_t bytes); /* release up to `bytes` of free pages */
-void gh_mheap_reclaim(void);            /* sweep every queued span (Go: mheap.reclaim) */
+uintptr_t gh_mheap_reclaim(uintptr_t pages); /* sweep until `pages` went back (Go: mheap.reclaim) */
 void gh_mheap_check(void);
 gh_heaparena *gh_arena_of(uintptr_t p);
 
@@ -305,6 +338,8 @@ static inline uint32_t gh_mspan_obj_index(const gh_mspan *s, uintptr_t p) {
 /* Merges pending frees; returns slots freed. Counts into `local` (the
  * owner's mcache table) or, when NULL, the global table. */
 uint32_t gh_mspan_sweep(gh_mspan *s, struct gh_class_stats *local);
+uint32_t gh_mspan_sweep_gc(gh_mspan *s, uint32_t *counted); /* applies the mark bits */
+void gh_mspan_sweep_large(gh_mspan *s, bool gc);
 static inline bool gh_mspan_frees_pending(const gh_mspan *s) {
   return s->local_frees || __atomic_load_n(&s->xqueued, __ATOMIC_SEQ_CST);
 }
@@ -314,7 +349,10 @@ void gh_mcentral_init(gh_mcentral *c, gh_spanclass sc);
 gh_mspan *gh_mcentral_cache_span(gh_mcentral *c, gh_mcache *owner);
 void gh_mcentral_uncache_span(gh_mcentral *c, gh_mspan *s);
 void gh_mcentral_queue_for_sweep(gh_mcentral *c, gh_mspan *s);
-bool gh_mcentral_reclaim(gh_mcentral *c); /* sweep queued spans, free empty ones; true if any */
+uintptr_t gh_mcentral_reclaim(gh_mcentral *c, uintptr_t pages); /* pages given back */
+bool gh_mcentral_sweep_one(gh_mcentral *c);
+void gh_mcentral_add_large(gh_mcentral *c, gh_mspan *s); /* a new large collected span */
+bool gh_mcentral_free_large(gh_mspan *s);               /* false: not live (double free) */
 void gh_mcentral_requeue_pending(gh_mcentral *c); /* queue swept spans with remote frees pending */
 void gh_mcentral_check(gh_mcentral *c);
 
@@ -327,13 +365,81 @@ gh_mcache *gh_mheap_alloc_mcache(void); /* mheap.c: zeroed, NULL if out of memor
 void gh_mheap_free_mcache(gh_mcache *c);
 extern __thread gh_mcache *gh_tls_mcache __attribute__((tls_model("initial-exec")));
 
+/* ---- safe points (world.c): every slow path runs between gh_enter and gh_leave ---- */
+void gh_world_safepoint(gh_mcache *c); /* stops here if a collection asked to */
+extern uint32_t gh_stw_epoch;          /* odd while a collection stops the world */
+static inline gh_mcache *gh_enter(void) {
+  gh_mcache *c = gh_tls_mcache;
+  if (c) {
+    c->unsafe++;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  }
+  return c;
+}
+static inline void gh_leave(gh_mcache *c) {
+  if (!c) return;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  if (--c->unsafe == 0 && gh_unlikely(gh_atomic_load_acquire(&gh_stw_epoch) & 1)) gh_world_safepoint(c);
+}
+/* The calling thread's mcache, created if need be, inside gh_enter; NULL
+ * (and nothing entered) if it cannot be created. */
+static inline gh_mcache *gh_enter_mcache(void) {
+  gh_mcache *c = gh_tls_mcache;
+  if (gh_unlikely(!c)) c = gh_mcache_get_slow();
+  if (c) {
+    c->unsafe++;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  }
+  return c;
+}
+/* Fast paths: code the stop signal may interrupt only between two whole steps
+ * is placed in this section (malloc.c); world.c treats a pc inside it as not
+ * a safe point. Helpers they inline must be always_inline. */
+#define GH_FAST __attribute__((section("gh_fast"), noinline, used))
+#define GH_ALWAYS_INLINE inline __attribute__((always_inline))
+
 /* ---- world.c: threads and fork --------------------------------------------------- */
 void gh_world_init(void);        /* the thread-exit key; before init completes */
 void gh_world_init_fork(void);   /* fork handlers; may allocate, so after init */
 void gh_world_register(gh_mcache *c);
 void gh_world_unregister(gh_mcache *c);
 uint64_t gh_world_num_threads(void);
+bool gh_world_stop(void);  /* stops every other registered thread; false (reported) on a timeout */
+void gh_world_start(void);
+void gh_world_each_thread(void (*fn)(gh_mcache *c, void *arg), void *arg); /* world stopped */
+void gh_world_install_signal(void); /* at the first collection */
 void gh_world_sum_local_stats(gh_class_stats *sum); /* every live mcache's counts */
+
+/* ---- the collector: mgc.c, mgcmark.c, mfinal.c ------------------------------------- */
+typedef struct gh_mark_result {
+  uint64_t marked_bytes;  /* collected objects found live */
+  uint64_t manual_bytes;  /* allocated manual objects (they count as live) */
+  uint64_t cpu_ns;        /* CPU time of all mark workers */
+  uint64_t stack_bytes, global_bytes; /* roots scanned */
+  uint32_t workers;
+  bool forced;
+} gh_mark_result;
+void gh_gc_init(void);
+void gh_gc_maybe_start(void);  /* from collected allocation slow paths, outside gh_enter */
+void gh_gc_finish_sweep(void); /* sweeps every span a collection left unswept */
+void gh_gc_set_goal(void);
+void gh_gc_fill_stats(gh_stats *st);
+void gh_gc_fork_prepare(void);
+void gh_gc_fork_parent(void);
+void gh_gc_fork_child(void);
+void gh_gc_prepare_mark(void);          /* world running, gc lock held */
+void gh_gc_mark(gh_mark_result *out);   /* world stopped */
+void gh_gc_mark_fork_child(void);
+struct gh_special;
+void gh_special_scan_roots(gh_mspan *s, void (*scan)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx);
+uint64_t gh_special_queue_unreachable(gh_mspan *s, bool (*is_marked)(gh_mspan *, uintptr_t),
+                                      uint64_t (*mark)(gh_mspan *, uintptr_t));
+void gh_special_sweep(gh_mspan *s);
+void gh_special_drop_all(gh_mspan *s);
+void gh_finq_scan_roots(void (*scan)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx);
+void gh_finq_wake(void);
+void gh_finq_fork_child(void);
+extern uint64_t gh_finalizers_run;
 
 /* ---- malloc.c ----------------------------------------------------------------------- */
 void gh_ensure_init(void);
@@ -345,6 +451,7 @@ typedef enum gh_bad_kind {
   GH_BAD_FOREIGN,
   GH_BAD_INTERIOR,
   GH_BAD_SIZE_MISMATCH,
+  GH_BAD_NOT_COLLECTED, /* a collector call on malloc'd memory */
 } gh_bad_kind;
 /* Reports a bad call on stderr and aborts, or returns in report mode. */
 void gh_report_bad_pointer(const char *op, uintptr_t p, gh_bad_kind kind, const gh_mspan *s,
@@ -367,6 +474,14 @@ typedef enum gh_option {
   GH_OPT_VERBOSE,       /* print the options in effect at start-up */
   GH_OPT_RETAIN,        /* bytes of free pages kept before returning any to the OS */
   GH_OPT_RETAIN_PERCENT,/* ... or this percentage of the heap in use, if larger */
+  GH_OPT_GOGC,          /* GOGC: heap growth % between collections; -1 off */
+  GH_OPT_MEMLIMIT,      /* soft memory limit in bytes; INT64_MAX none */
+  GH_OPT_GCTRACE,       /* GOHEAP_DEBUG=gctrace=1 */
+  GH_OPT_GC_WORKERS,    /* mark workers; 0: one per CPU */
+  GH_OPT_SCAN_MANUAL,   /* scan malloc'd objects as roots */
+  GH_OPT_STOP_SIGNAL,   /* 0: SIGRTMIN+7 */
+  GH_OPT_STOP_TIMEOUT_MS,
+  GH_OPT_MARK_BUFFERS,  /* cap on 4 KiB mark-stack buffers; 0 none */
   GH_OPT_COUNT
 } gh_option;
 void gh_options_init(void);

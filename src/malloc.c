@@ -60,6 +60,7 @@ static GH_COLD void init_slow(void) {
   if (!gh_atomic_load_acquire(&gh_initialized)) {
     gh_options_init();
     gh_stats_init();
+    gh_gc_init();
     gh_mheap_init();
     for (uint32_t i = 0; i < GH_NUM_SPAN_CLASSES; i++) gh_mcentral_init(&gh_central[i], (gh_spanclass)i);
     gh_world_init();
@@ -80,6 +81,12 @@ static void *fail_enomem(void) {
   return NULL;
 }
 
+#define TINY_SIZE 16 /* Go: maxTinySize */
+#define TINY_CLASS 2 /* the 16-byte size class */
+/* Tiny blocks hold several objects: an explicit free of one is ignored (the
+ * collector reclaims the block), and interior pointers are expected. */
+#define TINY_SPANCLASS (TINY_CLASS * 3 + GH_KIND_NOSCAN)
+
 /* ---- small objects: the fast path ----------------------------------------------- */
 
 /*
@@ -87,7 +94,7 @@ static void *fail_enomem(void) {
  * when the cache is empty, the span is full, or the next slot starts a new
  * 64-slot word (the slow path refills the cache). About a dozen instructions.
  */
-static inline void *next_free_fast(gh_mspan *s) {
+static GH_ALWAYS_INLINE void *next_free_fast(gh_mspan *s) {
   uint64_t cache = s->alloc_cache;
   uint32_t bit = (uint32_t)__builtin_ctzll(cache | (1ull << 63));
   uint32_t result = s->freeindex + bit;
@@ -100,27 +107,39 @@ static inline void *next_free_fast(gh_mspan *s) {
   return (void *)(s->start_addr + (uintptr_t)result * s->elemsize);
 }
 
+/* Bytes of a new object of span class sc that must be zeroed: the request
+ * (calloc) for manual objects, the whole slot for collected ones (the
+ * collector scans whole slots). */
+static GH_ALWAYS_INLINE size_t zero_size(gh_spanclass sc, size_t request) {
+  return gh_spanclass_collected(sc) ? gh_class_size(gh_spanclass_sizeclass(sc)) : request;
+}
+
 /* Go: malloc.go:(*mcache).nextFree. Slow path: advance in the span, or refill. */
 static GH_NOINLINE void *small_alloc_slow(gh_spanclass sc, size_t zero_bytes) {
-  gh_mcache *c = gh_tls_mcache ? gh_tls_mcache : gh_mcache_get_slow();
+  gh_mcache *c = gh_enter_mcache();
   if (!c) return fail_enomem();
   gh_mspan *s = c->alloc[sc];
   uint32_t i = gh_mspan_next_free_index(s);
   if (i == s->nelems) {
     s = gh_mcache_refill(c, sc);
-    if (!s) return fail_enomem();
+    if (!s) {
+      gh_leave(c);
+      return fail_enomem();
+    }
     i = gh_mspan_next_free_index(s);
     if (i == s->nelems) gh_throw2("refill returned a full span", "span", s->start_addr);
   }
   s->alloc_count++;
   void *p = (void *)(s->start_addr + (uintptr_t)i * s->elemsize);
-  if (zero_bytes && s->needzero) memset(p, 0, zero_bytes);
+  bool needzero = s->needzero;
+  gh_leave(c);
+  if (zero_bytes && needzero) memset(p, 0, zero_bytes);
+  if (gh_spanclass_collected(sc)) gh_gc_maybe_start(); /* Go: mallocgc's shouldhelpgc */
   return p;
 }
 
 /* zero_bytes: how many bytes must read as zero (calloc), 0 for none. */
-static inline void *small_alloc(uint32_t sizeclass, size_t zero_bytes) {
-  gh_spanclass sc = gh_make_spanclass(sizeclass, false);
+static GH_ALWAYS_INLINE void *small_alloc(gh_spanclass sc, size_t zero_bytes) {
   gh_mcache *c = gh_tls_mcache;
   if (gh_likely(c != NULL)) {
     gh_mspan *s = c->alloc[sc];
@@ -135,13 +154,18 @@ static inline void *small_alloc(uint32_t sizeclass, size_t zero_bytes) {
 
 /* ---- large objects (Go: mcache.go:allocLarge) ------------------------------------ */
 
-static GH_NOINLINE void *large_alloc(size_t size, uintptr_t align_pages, bool zero) {
+static GH_NOINLINE void *large_alloc(size_t size, uintptr_t align_pages, bool zero, uint32_t kind) {
   gh_ensure_init();
   if (size > GH_MAX_ALLOC) return fail_enomem();
   uintptr_t npages = (size + GH_PAGE_SIZE - 1) >> GH_PAGE_SHIFT;
   if (npages == 0) npages = 1;
-  gh_mspan *s = gh_mheap_alloc_span(npages, gh_make_spanclass(0, false), align_pages);
-  if (!s) return fail_enomem();
+  gh_mcache *c = gh_enter_mcache();
+  gh_spanclass sc = gh_make_spanclass(0, kind);
+  gh_mspan *s = gh_mheap_alloc_span(npages, sc, align_pages);
+  if (!s) {
+    gh_leave(c);
+    return fail_enomem();
+  }
   s->nelems = 1;
   s->elemsize = npages << GH_PAGE_SHIFT;
   s->div_mul = 0;
@@ -153,23 +177,74 @@ static GH_NOINLINE void *large_alloc(size_t size, uintptr_t align_pages, bool ze
   gh_atomic_add(&gh_large_bytes, s->elemsize);
   gh_atomic_add(&gh_heap_live, s->elemsize);
   gh_atomic_store_release(&s->xstate, GH_SPAN_IN_USE);
-  if (zero && s->needzero) memset((void *)s->start_addr, 0, size);
+  if (kind != GH_KIND_MANUAL) gh_mcentral_add_large(&gh_central[sc], s); /* visible to the sweeper */
+  bool needzero = s->needzero;
+  gh_leave(c);
+  if (zero && needzero) memset((void *)s->start_addr, 0, kind != GH_KIND_MANUAL ? s->elemsize : size);
+  if (kind != GH_KIND_MANUAL) gh_gc_maybe_start();
   return (void *)s->start_addr;
 }
 
 /* ---- the malloc family ---------------------------------------------------------- */
 
-void *gh_malloc(size_t size) {
-  if (gh_likely(size <= GH_MAX_SMALL_SIZE)) return small_alloc(gh_size_to_class(size), 0);
-  return large_alloc(size, 0, false);
+GH_FAST void *gh_malloc(size_t size) {
+  if (gh_likely(size <= GH_MAX_SMALL_SIZE)) return small_alloc(gh_make_spanclass(gh_size_to_class(size), GH_KIND_MANUAL), 0);
+  return large_alloc(size, 0, false, GH_KIND_MANUAL);
 }
 
-void *gh_calloc(size_t n, size_t size) {
+GH_FAST void *gh_calloc(size_t n, size_t size) {
   size_t bytes;
   if (gh_unlikely(__builtin_mul_overflow(n, size, &bytes))) return fail_enomem();
-  if (gh_likely(bytes <= GH_MAX_SMALL_SIZE)) return small_alloc(gh_size_to_class(bytes), bytes ? bytes : 1);
-  return large_alloc(bytes, 0, true);
+  if (gh_likely(bytes <= GH_MAX_SMALL_SIZE))
+    return small_alloc(gh_make_spanclass(gh_size_to_class(bytes), GH_KIND_MANUAL), bytes ? bytes : 1);
+  return large_alloc(bytes, 0, true, GH_KIND_MANUAL);
 }
+
+/* ---- collected objects (Go: malloc.go:mallocgc) ---------------------------------- */
+
+
+/* Go: mallocgc's tiny allocator, slow half: a fresh 16-byte block; it becomes
+ * the mcache's tiny block if it has more room left than the current one. */
+static GH_NOINLINE void *tiny_alloc_slow(size_t size) {
+  void *p = small_alloc(gh_make_spanclass(TINY_CLASS, GH_KIND_NOSCAN), TINY_SIZE);
+  gh_mcache *c = gh_tls_mcache;
+  if (p && c && (size < c->tinyoffset || c->tiny == 0)) {
+    c->tiny = (uintptr_t)p;
+    c->tinyoffset = size;
+  }
+  return p;
+}
+
+/* Noscan requests under 16 bytes share 16-byte blocks, aligned to their size's
+ * largest power-of-two divisor up to 8 (Go: mallocgc, "Tiny allocator"). */
+static GH_ALWAYS_INLINE void *tiny_alloc(size_t size) {
+  gh_mcache *c = gh_tls_mcache;
+  if (gh_likely(c != NULL && c->tiny)) {
+    uintptr_t off = c->tinyoffset;
+    if ((size & 7) == 0) off = (off + 7) & ~(uintptr_t)7;
+    else if ((size & 3) == 0) off = (off + 3) & ~(uintptr_t)3;
+    else if ((size & 1) == 0) off = (off + 1) & ~(uintptr_t)1;
+    if (off + size <= TINY_SIZE) {
+      c->tinyoffset = off + size;
+      return (void *)(c->tiny + off);
+    }
+  }
+  return tiny_alloc_slow(size);
+}
+
+static GH_ALWAYS_INLINE void *collected_alloc(size_t size, uint32_t kind) {
+  if (gh_unlikely(size == 0)) size = 1; /* every object has an address of its own */
+  if (kind == GH_KIND_NOSCAN && size < TINY_SIZE) return tiny_alloc(size);
+  if (gh_likely(size <= GH_MAX_SMALL_SIZE)) {
+    gh_spanclass sc = gh_make_spanclass(gh_size_to_class(size), kind);
+    return small_alloc(sc, zero_size(sc, size));
+  }
+  return large_alloc(size, 0, true, kind);
+}
+
+GH_FAST void *gh_alloc(size_t size) { return collected_alloc(size, GH_KIND_SCAN); }
+
+GH_FAST void *gh_alloc_noscan(size_t size) { return collected_alloc(size, GH_KIND_NOSCAN); }
 
 /* The smallest size class >= size whose objects are all `align`-aligned, or 0. */
 static uint32_t aligned_class(size_t align, size_t size) {
@@ -184,10 +259,15 @@ static void *aligned_alloc_impl(size_t align, size_t size) {
   if (align <= 16 && (align <= 8 || size > 8)) return gh_malloc(size);
   if (size > GH_MAX_ALLOC) return fail_enomem();
   uint32_t c = aligned_class(align, size);
-  if (c) return small_alloc(c, 0);
+  if (c) { /* small_alloc's fast path outside gh_fast: not a safe point */
+    gh_mcache *m = gh_enter();
+    void *p = small_alloc(gh_make_spanclass(c, GH_KIND_MANUAL), 0);
+    gh_leave(m);
+    return p;
+  }
   uintptr_t align_pages = align > GH_PAGE_SIZE ? align >> GH_PAGE_SHIFT : 1;
   if (align_pages > (GH_MAX_ALLOC >> GH_PAGE_SHIFT)) return fail_enomem();
-  return large_alloc(size, align_pages, false);
+  return large_alloc(size, align_pages, false, GH_KIND_MANUAL);
 }
 
 static bool is_pow2(size_t x) { return x && !(x & (x - 1)); }
@@ -255,7 +335,7 @@ static inline gh_mspan *object_span(const char *op, uintptr_t p, uint32_t *index
     return NULL;
   }
   uint32_t i = gh_mspan_obj_index(s, p);
-  if (gh_unlikely(s->start_addr + (uintptr_t)i * s->elemsize != p)) {
+  if (gh_unlikely(s->start_addr + (uintptr_t)i * s->elemsize != p) && s->spanclass != TINY_SPANCLASS) {
     bad_pointer(op, p, GH_BAD_INTERIOR, s);
     return NULL;
   }
@@ -271,6 +351,7 @@ static inline gh_mspan *object_span(const char *op, uintptr_t p, uint32_t *index
  * holds it (mcentral.c:releasable).
  */
 static GH_NOINLINE void free_remote(gh_mspan *s, uint32_t i, uintptr_t p) {
+  gh_mcache *c = gh_enter_mcache(); /* registered: the collector must stop this thread too */
   gh_mcentral *central = &gh_central[s->spanclass];
   uint64_t m = 1ull << (i % 64);
   bool queue = !__atomic_load_n(&s->xqueued, __ATOMIC_SEQ_CST);
@@ -285,26 +366,22 @@ static GH_NOINLINE void free_remote(gh_mspan *s, uint32_t i, uintptr_t p) {
     errno = saved;
   }
   if (queue) __atomic_fetch_sub(&s->xpins, 1, __ATOMIC_SEQ_CST);
+  gh_leave(c);
 }
 
-static GH_NOINLINE void free_large(const char *op, gh_mspan *s, uintptr_t p) {
-  uint8_t expect = GH_SPAN_IN_USE;
-  if (!__atomic_compare_exchange_n(&s->xstate, &expect, GH_SPAN_DEAD, false, __ATOMIC_ACQ_REL,
-                                   __ATOMIC_RELAXED)) {
-    bad_pointer(op, p, GH_BAD_DOUBLE_FREE, s);
-    return;
-  }
+/* A large object, or a tiny block (whose free is ignored: see TINY_SPANCLASS). */
+static GH_NOINLINE void free_unusual(const char *op, gh_mspan *s, uintptr_t p) {
+  if (s->spanclass == TINY_SPANCLASS) return;
+  gh_mcache *c = gh_enter_mcache();
   int saved = errno;
-  gh_atomic_add(&gh_large_nfree, 1);
-  gh_atomic_sub(&gh_large_bytes, s->elemsize);
-  gh_atomic_sub(&gh_heap_live, s->elemsize);
-  gh_mheap_free_span(s);
+  if (!gh_mcentral_free_large(s)) bad_pointer(op, p, GH_BAD_DOUBLE_FREE, s);
   errno = saved;
+  gh_leave(c);
 }
 
-static inline void free_object(gh_mspan *s, uint32_t i, uintptr_t p) {
-  if (gh_unlikely(gh_spanclass_sizeclass(s->spanclass) == 0)) {
-    free_large("free", s, p);
+static GH_ALWAYS_INLINE void free_object(gh_mspan *s, uint32_t i, uintptr_t p) {
+  if (gh_unlikely(gh_spanclass_is_large(s->spanclass) || s->spanclass == TINY_SPANCLASS)) {
+    free_unusual("free", s, p);
     return;
   }
   gh_mcache *c = gh_tls_mcache;
@@ -324,18 +401,22 @@ static inline void free_object(gh_mspan *s, uint32_t i, uintptr_t p) {
   free_remote(s, i, p);
 }
 
-void gh_free(void *ptr) {
+GH_FAST void gh_free(void *ptr) {
   if (gh_unlikely(ptr == NULL)) return;
   uint32_t i;
   gh_mspan *s = object_span("free", (uintptr_t)ptr, &i);
   if (gh_likely(s != NULL)) free_object(s, i, (uintptr_t)ptr);
 }
 
-static size_t usable_size(const gh_mspan *s) { return s->elemsize; }
+/* Bytes usable from p, the start of an object (or inside a tiny block) in s. */
+static size_t usable_size(const gh_mspan *s, uintptr_t p) {
+  if (gh_spanclass_is_large(s->spanclass)) return s->elemsize;
+  return s->elemsize - (p - s->start_addr) % s->elemsize;
+}
 
 /* Is slot i of s a live object (I1, pending frees included)? */
 static bool object_is_live(const gh_mspan *s, uint32_t i) {
-  if (gh_spanclass_sizeclass(s->spanclass) == 0) return gh_atomic_load_acquire(&s->xstate) == GH_SPAN_IN_USE;
+  if (gh_spanclass_is_large(s->spanclass)) return gh_atomic_load_acquire(&s->xstate) == GH_SPAN_IN_USE;
   uint64_t m = 1ull << (i % 64);
   if (!gh_mspan_is_allocated(s, i) || (gh_atomic_load_relaxed(&s->xremote_free_bits[i / 64]) & m)) return false;
   return !(gh_atomic_load_relaxed(&s->xowner) == gh_tls_mcache && (s->free_bits[i / 64] & m));
@@ -360,7 +441,7 @@ static bool size_matches(const gh_mspan *s, size_t align, size_t size) {
   return pages == s->npages;
 }
 
-static void sized_free(const char *op, void *ptr, size_t align, size_t size) {
+static GH_ALWAYS_INLINE void sized_free(const char *op, void *ptr, size_t align, size_t size) {
   if (ptr == NULL) return;
   uint32_t i;
   gh_mspan *s = object_span(op, (uintptr_t)ptr, &i);
@@ -374,9 +455,9 @@ static void sized_free(const char *op, void *ptr, size_t align, size_t size) {
   free_object(s, i, (uintptr_t)ptr);
 }
 
-void gh_free_sized(void *ptr, size_t size) { sized_free("free_sized", ptr, 0, size); }
+GH_FAST void gh_free_sized(void *ptr, size_t size) { sized_free("free_sized", ptr, 0, size); }
 
-void gh_free_aligned_sized(void *ptr, size_t align, size_t size) {
+GH_FAST void gh_free_aligned_sized(void *ptr, size_t align, size_t size) {
   sized_free("free_aligned_sized", ptr, align <= 16 && (align <= 8 || size > 8) ? 0 : align, size);
 }
 
@@ -384,7 +465,7 @@ size_t gh_malloc_usable_size(void *ptr) {
   uint32_t i;
   if (ptr == NULL) return 0;
   gh_mspan *s = live_object_span("malloc_usable_size", (uintptr_t)ptr, &i);
-  return s ? usable_size(s) : 0;
+  return s ? usable_size(s, (uintptr_t)ptr) : 0;
 }
 
 /* ---- realloc ------------------------------------------------------------------------- */
@@ -412,8 +493,9 @@ static bool resize_in_place(gh_mspan *s, size_t size) {
   return true;
 }
 
-void *gh_realloc(void *ptr, size_t size) {
-  if (ptr == NULL) return gh_malloc(size);
+/* Resizes in place, or frees for size 0; returns what realloc returns, or
+ * `ptr` with *moved set when the object must move. Inside gh_enter. */
+static void *realloc_here(void *ptr, size_t size, bool *moved, uint32_t *kind, size_t *old) {
   uint32_t i;
   gh_mspan *s = live_object_span("realloc", (uintptr_t)ptr, &i);
   if (!s) {
@@ -424,15 +506,30 @@ void *gh_realloc(void *ptr, size_t size) {
     free_object(s, i, (uintptr_t)ptr);
     return NULL;
   }
-  if (resize_in_place(s, size)) {
-    if (!gh_spanclass_sizeclass(s->spanclass)) s->limit = s->start_addr + size;
+  if (s->spanclass != TINY_SPANCLASS && resize_in_place(s, size)) {
+    if (gh_spanclass_is_large(s->spanclass)) s->limit = s->start_addr + size;
     return ptr;
   }
-  void *q = gh_malloc(size);
+  *moved = true;
+  *kind = gh_spanclass_kind(s->spanclass);
+  *old = usable_size(s, (uintptr_t)ptr);
+  return ptr;
+}
+
+/* A collected object stays collected, of the same kind (bdwgc: GC_REALLOC). */
+void *gh_realloc(void *ptr, size_t size) {
+  if (ptr == NULL) return gh_malloc(size);
+  bool moved = false;
+  uint32_t kind = GH_KIND_MANUAL;
+  size_t old = 0;
+  gh_mcache *c = gh_enter();
+  void *r = realloc_here(ptr, size, &moved, &kind, &old);
+  gh_leave(c);
+  if (!moved) return r;
+  void *q = kind == GH_KIND_MANUAL ? gh_malloc(size) : collected_alloc(size, kind);
   if (!q) return NULL;
-  size_t old = usable_size(s);
   memcpy(q, ptr, old < size ? old : size);
-  free_object(s, i, (uintptr_t)ptr);
+  gh_free(ptr);
   return q;
 }
 
@@ -447,10 +544,12 @@ void *gh_reallocarray(void *ptr, size_t n, size_t size) {
 int gh_malloc_trim(size_t pad) {
   (void)pad;
   gh_ensure_init();
+  gh_gc_finish_sweep(); /* a collection's garbage first */
+  gh_mcache *c = gh_enter();
   int saved = errno;
   if (gh_tls_mcache) gh_mcache_release_all(gh_tls_mcache);
   for (uint32_t i = 0; i < GH_NUM_SPAN_CLASSES; i++) gh_mcentral_requeue_pending(&gh_central[i]);
-  gh_mheap_reclaim();
+  gh_mheap_reclaim(UINTPTR_MAX);
   gh_mutex_lock(&gh_heap.lock);
   uint64_t before = gh_heap.pages_released;
   gh_mutex_unlock(&gh_heap.lock);
@@ -459,7 +558,23 @@ int gh_malloc_trim(size_t pad) {
   uint64_t after = gh_heap.pages_released;
   gh_mutex_unlock(&gh_heap.lock);
   errno = saved;
+  gh_leave(c);
   return after > before;
+}
+
+/* ---- questions about pointers ------------------------------------------------------- */
+
+void *gh_base(void *p) {
+  gh_mspan *s = gh_span_of((uintptr_t)p);
+  if (!s || gh_atomic_load_acquire(&s->xstate) != GH_SPAN_IN_USE || (uintptr_t)p >= s->limit) return NULL;
+  uint32_t i = gh_mspan_obj_index(s, (uintptr_t)p);
+  if (!object_is_live(s, i)) return NULL;
+  return (void *)(s->start_addr + (uintptr_t)i * s->elemsize);
+}
+
+int gh_is_collected(void *p) {
+  gh_mspan *s = gh_span_of((uintptr_t)p);
+  return s && gh_spanclass_collected(s->spanclass) && gh_base(p) == p;
 }
 
 void gh_free_os_memory(void) { (void)gh_malloc_trim(0); }

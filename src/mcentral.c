@@ -20,6 +20,14 @@
  * (Go keeps a per-P page cache for the same reason). They go back to the heap
  * before it grows (gh_mcentral_reclaim) and at gh_malloc_trim.
  *
+ * Collections: a collection advances the heap's sweepgen by 2, which flips
+ * the swept and unswept lists of every collected class at once; manual
+ * classes use a constant sweepgen (0), since the collector never frees their
+ * objects. Sweeping a span that a collection left unswept (sweepgen h-2)
+ * applies its mark bits; the sweeper claims it by CAS from h-2 to h-1 (Go:
+ * sweepLocker.tryAcquire). Large collected objects sit on their class's full
+ * list so that sweepers find them (Go: allocLarge does the same).
+ *
  * Lock: c->lock protects the lists and the fields below it; spans are swept
  * without it (the sweeper owns a span it has taken off a list). Ranks above
  * the heap lock: never call into the heap while holding it.
@@ -33,6 +41,10 @@ gh_mcentral gh_central[GH_NUM_SPAN_CLASSES];
 #define EMPTY_KEEP_PAGES 8 /* empty spans kept per class instead of going back to the heap */
 
 /* ---- the four lists (Go: mcentral.go:partialSwept ...) -------------------- */
+
+static uint32_t central_sweepgen(const gh_mcentral *c) {
+  return gh_spanclass_collected(c->spanclass) ? gh_atomic_load_acquire(&gh_heap.xsweepgen) : 0;
+}
 
 static uint32_t swept_index(uint32_t sg) { return (sg >> 1) & 1; }
 static gh_spanlist *partial_swept(gh_mcentral *c, uint32_t sg) { return &c->partial[swept_index(sg)]; }
@@ -80,7 +92,7 @@ void gh_mcentral_init(gh_mcentral *c, gh_spanclass sc) {
 
 /* Puts a span the caller owns on the list its state calls for. c->lock held. */
 static void insert_locked(gh_mcentral *c, gh_mspan *s) {
-  uint32_t sg = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
+  uint32_t sg = central_sweepgen(c);
   bool room = s->alloc_count < s->nelems;
   s->xsweepgen = sg;
   if (__atomic_load_n(&s->xqueued, __ATOMIC_SEQ_CST)) list_push(room ? partial_unswept(c, sg) : full_unswept(c, sg), s);
@@ -108,20 +120,33 @@ static gh_mspan *grow(gh_mcentral *c) {
   return s;
 }
 
-/* Sweeps a span no mcache holds: what it frees stops being live. */
-static void sweep_uncached(gh_mspan *s) {
-  uint32_t n = gh_mspan_sweep(s, NULL);
-  if (n) gh_atomic_sub(&gh_heap_live, (uint64_t)n * s->elemsize);
+/*
+ * Sweeps a span no mcache holds, taken off an unswept list. If a collection
+ * left it unswept (sweepgen h-2), the sweep applies the mark bits; it was
+ * counted live by that collection only as far as it was marked, so only the
+ * marked objects it frees leave heap_live (mgc.c resets heap_live to the
+ * marked bytes). Otherwise an explicit free queued it.
+ */
+static void sweep_uncached(gh_mspan *s, uint32_t sg) {
+  uint32_t from = sg - 2;
+  bool gc = gh_spanclass_collected(s->spanclass) &&
+            __atomic_compare_exchange_n(&s->xsweepgen, &from, sg - 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+  uint32_t counted = 0;
+  if (gh_spanclass_is_large(s->spanclass)) gh_mspan_sweep_large(s, gc);
+  else if (gc) gh_mspan_sweep_gc(s, &counted);
+  else counted = gh_mspan_sweep(s, NULL);
+  if (counted) gh_atomic_sub(&gh_heap_live, (uint64_t)counted * s->elemsize);
+  if (gc) gh_atomic_store_release(&s->xsweepgen, sg);
 }
 
 /* Takes one unswept span off the lists and sweeps it; NULL if none. */
 static gh_mspan *sweep_one(gh_mcentral *c) {
   gh_mutex_lock(&c->lock);
-  uint32_t sg = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
+  uint32_t sg = central_sweepgen(c);
   gh_mspan *s = list_pop_oldest(partial_unswept(c, sg));
   if (!s) s = list_pop_oldest(full_unswept(c, sg));
   gh_mutex_unlock(&c->lock);
-  if (s) sweep_uncached(s);
+  if (s) sweep_uncached(s, sg);
   return s;
 }
 
@@ -131,7 +156,7 @@ static gh_mspan *sweep_one(gh_mcentral *c) {
  */
 gh_mspan *gh_mcentral_cache_span(gh_mcentral *c, gh_mcache *owner) {
   gh_mutex_lock(&c->lock);
-  uint32_t sg = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
+  uint32_t sg = central_sweepgen(c);
   gh_mspan *s = list_pop(partial_swept(c, sg));
   if (!s) s = list_pop(&c->empty);
   c->queued_since_cache = 0; /* someone allocates: sweeping is theirs to do */
@@ -168,7 +193,7 @@ static void put_swept(gh_mcentral *c, gh_mspan *s) {
   if (!releasable(s)) {
     insert_locked(c, s);
   } else if ((c->empty.count + 1) * s->npages <= EMPTY_KEEP_PAGES) {
-    s->xsweepgen = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
+    s->xsweepgen = central_sweepgen(c);
     list_push(&c->empty, s);
   } else {
     gh_mutex_unlock(&c->lock);
@@ -212,7 +237,7 @@ static gh_mspan *take_backlog_locked(gh_mcentral *c, uint32_t sg) {
  */
 void gh_mcentral_queue_for_sweep(gh_mcentral *c, gh_mspan *s) {
   gh_mutex_lock(&c->lock);
-  uint32_t sg = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
+  uint32_t sg = central_sweepgen(c);
   if (s->list == partial_swept(c, sg)) {
     list_remove(s);
     list_push(partial_unswept(c, sg), s);
@@ -223,7 +248,7 @@ void gh_mcentral_queue_for_sweep(gh_mcentral *c, gh_mspan *s) {
   gh_mspan *old = take_backlog_locked(c, sg);
   gh_mutex_unlock(&c->lock);
   if (old) {
-    sweep_uncached(old);
+    sweep_uncached(old, sg);
     put_swept(c, old);
   }
 }
@@ -253,39 +278,103 @@ static void requeue_list_locked(gh_mcentral *c, gh_spanlist *from, gh_spanlist *
  */
 void gh_mcentral_requeue_pending(gh_mcentral *c) {
   gh_mutex_lock(&c->lock);
-  uint32_t sg = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
+  uint32_t sg = central_sweepgen(c);
   requeue_list_locked(c, partial_swept(c, sg), partial_unswept(c, sg));
   requeue_list_locked(c, full_swept(c, sg), full_unswept(c, sg));
   gh_mutex_unlock(&c->lock);
 }
 
-/* Gives the kept empty spans back to the heap. */
-static bool release_kept(gh_mcentral *c) {
-  bool any = false;
+/* Gives the kept empty spans back to the heap; returns their pages. */
+static uintptr_t release_kept(gh_mcentral *c) {
+  uintptr_t pages = 0;
   for (;;) {
     gh_mutex_lock(&c->lock);
     gh_mspan *s = list_pop(&c->empty);
     gh_mutex_unlock(&c->lock);
-    if (!s) return any;
+    if (!s) return pages;
+    pages += s->npages;
     release_empty(c, s);
-    any = true;
   }
 }
 
-/* Sweeps the spans queued now; empty ones go back to the heap, and so do the
- * kept ones. */
-bool gh_mcentral_reclaim(gh_mcentral *c) {
-  uint32_t sg = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
+/* Files a large collected span its sweeper holds: freed if the sweep (or an
+ * explicit free meanwhile, which left it to us) killed it. */
+static uintptr_t put_swept_large(gh_mcentral *c, gh_mspan *s) {
+  gh_mutex_lock(&c->lock);
+  if (gh_atomic_load_acquire(&s->xstate) == GH_SPAN_DEAD) {
+    gh_mutex_unlock(&c->lock);
+    uintptr_t n = s->npages;
+    gh_mheap_free_span(s);
+    return n;
+  }
+  insert_locked(c, s);
+  gh_mutex_unlock(&c->lock);
+  return 0;
+}
+
+/* Sweeps one unswept span and files it; the pages it gave back to the heap,
+ * or UINTPTR_MAX if there was none to sweep. */
+static uintptr_t sweep_and_file(gh_mcentral *c) {
+  gh_mspan *s = sweep_one(c);
+  if (!s) return UINTPTR_MAX;
+  if (gh_spanclass_is_large(c->spanclass)) return put_swept_large(c, s);
+  uintptr_t n = releasable(s) ? s->npages : 0;
+  put_swept(c, s);
+  return n;
+}
+
+/* Sweeps the spans unswept now until `pages` pages went back to the heap;
+ * empty ones go back to the heap, and so do the kept ones. Returns the pages
+ * given back (Go: mheap.go:reclaim's goal). */
+uintptr_t gh_mcentral_reclaim(gh_mcentral *c, uintptr_t pages) {
+  uint32_t sg = central_sweepgen(c);
   uint32_t n = gh_atomic_load_relaxed(&partial_unswept(c, sg)->count) +
                gh_atomic_load_relaxed(&full_unswept(c, sg)->count);
-  bool freed = false;
-  for (; n > 0; n--) {
-    gh_mspan *s = sweep_one(c);
-    if (!s) break;
-    freed |= s->alloc_count == 0;
-    put_swept(c, s);
+  uintptr_t freed = 0;
+  for (; n > 0 && freed < pages; n--) {
+    uintptr_t k = sweep_and_file(c);
+    if (k == UINTPTR_MAX) break;
+    freed += k;
   }
-  return (gh_atomic_load_relaxed(&c->empty.count) && release_kept(c)) || freed;
+  uintptr_t kept = 0;
+  if (freed < pages && gh_atomic_load_relaxed(&c->empty.count)) kept = release_kept(c);
+  return freed + kept;
+}
+
+/* Sweeps one span of this class left unswept; false if there was none
+ * (the background sweeper and finishing a cycle's sweep). */
+bool gh_mcentral_sweep_one(gh_mcentral *c) { return sweep_and_file(c) != UINTPTR_MAX; }
+
+/* ---- large collected objects --------------------------------------------------- */
+
+void gh_mcentral_add_large(gh_mcentral *c, gh_mspan *s) {
+  gh_mutex_lock(&c->lock);
+  insert_locked(c, s);
+  gh_mutex_unlock(&c->lock);
+}
+
+/* Frees a large object explicitly; false if it was not live (a double free).
+ * A collected one being swept right now is freed by its sweeper. */
+bool gh_mcentral_free_large(gh_mspan *s) {
+  bool collected = gh_spanclass_collected(s->spanclass);
+  gh_mcentral *c = &gh_central[s->spanclass];
+  if (collected) gh_mutex_lock(&c->lock);
+  uint8_t expect = GH_SPAN_IN_USE;
+  if (!__atomic_compare_exchange_n(&s->xstate, &expect, GH_SPAN_DEAD, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+    if (collected) gh_mutex_unlock(&c->lock);
+    return false;
+  }
+  gh_atomic_add(&gh_large_nfree, 1);
+  gh_atomic_sub(&gh_large_bytes, s->elemsize);
+  gh_atomic_sub(&gh_heap_live, s->elemsize);
+  bool ours = !collected || s->list != NULL;
+  if (collected && s->list) list_remove(s);
+  if (collected) gh_mutex_unlock(&c->lock);
+  if (ours) {
+    if (s->specials) gh_special_drop_all(s);
+    gh_mheap_free_span(s);
+  }
+  return true;
 }
 
 static uint64_t check_list(gh_mcentral *c, gh_spanlist *l, bool room) {

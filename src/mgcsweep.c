@@ -11,8 +11,14 @@
  *
  * Who sweeps: the owner of the span, i.e. the mcache that caches it (in
  * place, when it runs out of slots: mcache.c:gh_mcache_refill), or the thread
- * that took it off its mcentral's unswept list (mcentral.c). The collector's
- * mark bits will be merged here too.
+ * that took it off its mcentral's unswept list (mcentral.c): cacheSpan, a free
+ * with a backlog, the background sweeper below, or the next collection, which
+ * finishes the sweep before it marks (Go: finishsweep_m).
+ *
+ * After a collection, sweeping a collected span also applies its mark bits:
+ * an allocated, unmarked object is garbage. The new alloc bits are the marked,
+ * not explicitly freed objects, and the mark bits are cleared for the next
+ * cycle (Go swaps the two bitmaps; goheap keeps them in place and clears).
  */
 #include "internal.h"
 
@@ -38,8 +44,8 @@ static void report_bad_bits(gh_mspan *s, uint32_t w, uint64_t bad) {
  * merged by the next one. So a sweep without remote frees needs no atomic
  * read-modify-write; the freed bits are counted one by one (they are few).
  */
-uint32_t gh_mspan_sweep(gh_mspan *s, gh_class_stats *counts) {
-  uint32_t nwords = gh_span_bitmap_words(s), nfreed = 0, fi = s->freeindex;
+static uint32_t sweep(gh_mspan *s, gh_class_stats *counts, bool gc, uint32_t *counted) {
+  uint32_t nwords = gh_span_bitmap_words(s), nfreed = 0, ncounted = 0, fi = s->freeindex;
   bool remote = __atomic_load_n(&s->xqueued, __ATOMIC_SEQ_CST);
   gh_mspan_flush_nmalloc(s, counts);
   if (remote) __atomic_store_n(&s->xqueued, 0, __ATOMIC_SEQ_CST); /* later frees queue it again */
@@ -51,9 +57,17 @@ uint32_t gh_mspan_sweep(gh_mspan *s, gh_class_stats *counts) {
     if (gh_unlikely((local & rbits) || ((local | rbits) & ~alloc)))
       report_bad_bits(s, w, (local & rbits) | ((local | rbits) & ~alloc));
     if (local) gh_atomic_store_relaxed(&s->free_bits[w], 0);
-    uint64_t freed = (local | rbits) & alloc;
-    gh_atomic_store_release(&s->alloc_bits[w], alloc & ~freed);
-    for (; freed; freed &= freed - 1) nfreed++;
+    uint64_t explicit = (local | rbits) & alloc, live = alloc & ~explicit;
+    if (gc) {
+      uint64_t mark = s->gcmark_bits[w];
+      s->gcmark_bits[w] = 0;
+      ncounted += gh_popcount64(explicit & mark);
+      live &= mark;
+    } else {
+      ncounted += gh_popcount64(explicit);
+    }
+    gh_atomic_store_release(&s->alloc_bits[w], live);
+    nfreed += gh_popcount64(alloc & ~live);
   }
   if (nfreed) {
     s->needzero = 1;
@@ -64,5 +78,28 @@ uint32_t gh_mspan_sweep(gh_mspan *s, gh_class_stats *counts) {
   s->alloc_count -= nfreed; /* exact by I3: no need to recount the alloc bits */
   s->alloc_count_before_cache = s->alloc_count;
   gh_mspan_refill_alloc_cache(s, 0);
+  if (nfreed && s->specials) gh_special_sweep(s); /* finalizers of freed objects go */
+  if (counted) *counted = ncounted;
   return nfreed;
 }
+
+uint32_t gh_mspan_sweep(gh_mspan *s, gh_class_stats *counts) { return sweep(s, counts, false, NULL); }
+
+/* Sweeps a collected span a collection left unswept; returns the slots
+ * freed, and in *counted those of them the collection had counted live
+ * (marked, then freed explicitly). The caller has claimed the span. */
+uint32_t gh_mspan_sweep_gc(gh_mspan *s, uint32_t *counted) { return sweep(s, NULL, true, counted); }
+
+/* A large collected span: dies if the collection did not mark it. */
+void gh_mspan_sweep_large(gh_mspan *s, bool gc) {
+  bool marked = s->gcmark_bits[0] & 1;
+  s->gcmark_bits[0] = 0;
+  uint8_t expect = GH_SPAN_IN_USE;
+  if (!gc || marked ||
+      !__atomic_compare_exchange_n(&s->xstate, &expect, GH_SPAN_DEAD, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+    return;
+  gh_atomic_add(&gh_large_nfree, 1);
+  gh_atomic_sub(&gh_large_bytes, s->elemsize);
+  if (s->specials) gh_special_drop_all(s);
+}
+

@@ -190,7 +190,7 @@ gh_mspan *gh_mheap_alloc_span(uintptr_t npages, gh_spanclass sc, uintptr_t align
   uintptr_t base = alloc_pages_locked(npages, align_pages, false, &scav, &zeroed);
   if (!base) { /* sweep queued spans, then grow */
     gh_mutex_unlock(&gh_heap.lock);
-    gh_mheap_reclaim();
+    gh_mheap_reclaim(npages);
     gh_mutex_lock(&gh_heap.lock);
     base = alloc_pages_locked(npages, align_pages, true, &scav, &zeroed);
   }
@@ -309,10 +309,14 @@ void gh_mheap_scavenge(uint64_t bytes) {
   }
 }
 
-/* Go: mheap.go:(*mheap).reclaim. Sweeps every span an explicit free queued,
- * so empty spans return their pages before the heap grows. */
-void gh_mheap_reclaim(void) {
-  for (uint32_t i = 0; i < GH_NUM_SPAN_CLASSES; i++) gh_mcentral_reclaim(&gh_central[i]);
+/* Go: mheap.go:(*mheap).reclaim. Sweeps unswept spans (a collection's, or
+ * those explicit frees queued) until `pages` pages went back to the heap, so
+ * garbage returns its pages before the heap grows. Returns the pages freed. */
+uintptr_t gh_mheap_reclaim(uintptr_t pages) {
+  uintptr_t freed = 0;
+  for (uint32_t i = 0; i < GH_NUM_SPAN_CLASSES && freed < pages; i++)
+    freed += gh_mcentral_reclaim(&gh_central[i], pages - freed);
+  return freed;
 }
 
 /* ---- checking --------------------------------------------------------------- */

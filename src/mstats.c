@@ -54,7 +54,8 @@ static void class_totals(gh_class_stats *sum) {
 
 void gh_read_stats(gh_stats *out) {
   gh_ensure_init();
-  if (gh_tls_mcache) gh_mcache_flush_stats(gh_tls_mcache);
+  gh_mcache *mc = gh_enter();
+  if (mc) gh_mcache_flush_stats(mc);
   gh_stats st = {.size = sizeof st, .version = GH_STATS_VERSION};
   gh_class_stats tot[GH_NUM_SIZE_CLASSES];
   class_totals(tot);
@@ -79,6 +80,8 @@ void gh_read_stats(gh_stats *out) {
   gh_mutex_unlock(&gh_heap.lock);
   st.metadata_sys = gh_atomic_load_relaxed(&gh_metadata_bytes);
   st.num_threads = gh_world_num_threads();
+  gh_gc_fill_stats(&st);
+  gh_leave(mc);
   uint32_t n = out->size < sizeof st ? out->size : (uint32_t)sizeof st;
   if (n < 8) return;
   st.size = out->size;
@@ -129,7 +132,9 @@ static void print_classes(int fd, char *msg, gh_buf *b) {
 void gh_print_stats(int fd) {
   gh_stats st = {.size = sizeof st};
   gh_ensure_init();
-  gh_mheap_reclaim();
+  gh_mcache *c = gh_enter();
+  gh_mheap_reclaim(UINTPTR_MAX);
+  gh_leave(c);
   gh_read_stats(&st);
   char msg[256];
   gh_buf b = {msg, msg + sizeof msg - 1};

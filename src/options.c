@@ -8,7 +8,7 @@
  */
 #include "internal.h"
 
-typedef enum { KIND_BOOL, KIND_SIZE, KIND_INT, KIND_ERRMODE } opt_kind;
+typedef enum { KIND_BOOL, KIND_SIZE, KIND_INT, KIND_ERRMODE, KIND_GOGC, KIND_LIMIT, KIND_DEBUG } opt_kind;
 
 typedef struct gh_option_desc {
   const char *name; /* environment variable */
@@ -26,6 +26,17 @@ static gh_option_desc options[GH_OPT_COUNT] = {
                      "free memory kept from the OS (bytes, K/M/G suffixes)"},
   [GH_OPT_RETAIN_PERCENT] = {"GOHEAP_RETAIN_PERCENT", KIND_INT, 10,
                              "...or this % of the heap in use, if larger"},
+  [GH_OPT_GOGC] = {"GOHEAP_GOGC", KIND_GOGC, 100, "collect when the heap grows by this % over the live heap; off: never"},
+  [GH_OPT_MEMLIMIT] = {"GOHEAP_MEMLIMIT", KIND_LIMIT, INT64_MAX,
+                       "soft memory limit (bytes, KiB/MiB/GiB/TiB suffixes; off: none)"},
+  [GH_OPT_GCTRACE] = {"GOHEAP_DEBUG", KIND_DEBUG, 0, "gctrace=1: one line per collection on stderr"},
+  [GH_OPT_GC_WORKERS] = {"GOHEAP_GC_WORKERS", KIND_INT, 0, "mark workers (0: one per CPU)"},
+  [GH_OPT_SCAN_MANUAL] = {"GOHEAP_SCAN_MANUAL", KIND_BOOL, 1, "scan malloc'd objects for pointers to collected ones"},
+  [GH_OPT_STOP_SIGNAL] = {"GOHEAP_STOP_SIGNAL", KIND_INT, 0, "signal that stops threads for a collection (0: SIGRTMIN+7)"},
+  [GH_OPT_STOP_TIMEOUT_MS] = {"GOHEAP_STOP_TIMEOUT_MS", KIND_INT, 2000,
+                              "a thread not stopped by then is reported and the collection cancelled"},
+  [GH_OPT_MARK_BUFFERS] = {"GOHEAP_MARK_BUFFERS", KIND_INT, 0,
+                           "cap on 4 KiB mark-stack buffers (0: none; small values test the overflow recovery)"},
 };
 
 static void warn(const char *name, const char *value) {
@@ -83,6 +94,19 @@ static bool parse(const gh_option_desc *o, const char *s, int64_t *out) {
   case KIND_SIZE:
   case KIND_INT:
     return parse_size(s, out) && (o->kind == KIND_SIZE || *out <= 1000000);
+  case KIND_GOGC:
+    if (str_eq(s, "off")) *out = -1;
+    else return parse_size(s, out) && *out <= 1000000;
+    return true;
+  case KIND_LIMIT:
+    if (str_eq(s, "off")) *out = INT64_MAX;
+    else return parse_size(s, out);
+    return true;
+  case KIND_DEBUG: /* name=value; only gctrace is known */
+    if (str_eq(s, "gctrace=1")) *out = 1;
+    else if (str_eq(s, "gctrace=0")) *out = 0;
+    else return false;
+    return true;
   }
   return false;
 }
@@ -110,8 +134,12 @@ void gh_options_print(void) {
     gh_buf_str(&b, "goheap:   ");
     gh_buf_str(&b, options[i].name);
     gh_buf_str(&b, "=");
-    if (options[i].kind == KIND_ERRMODE) gh_buf_str(&b, options[i].value ? "report" : "abort");
-    else gh_buf_u64(&b, (uint64_t)options[i].value);
+    int64_t v = options[i].value;
+    if (options[i].kind == KIND_ERRMODE) gh_buf_str(&b, v ? "report" : "abort");
+    else if (options[i].kind == KIND_GOGC && v < 0) gh_buf_str(&b, "off");
+    else if (options[i].kind == KIND_LIMIT && v == INT64_MAX) gh_buf_str(&b, "off");
+    else if (options[i].kind == KIND_DEBUG) gh_buf_str(&b, v ? "gctrace=1" : "gctrace=0");
+    else gh_buf_u64(&b, (uint64_t)v);
     gh_buf_str(&b, "  (");
     gh_buf_str(&b, options[i].doc);
     gh_buf_str(&b, ")\n");

@@ -94,6 +94,12 @@ static void describe(gh_buf *b, const char *op, uintptr_t p, gh_bad_kind kind, c
     gh_buf_hex(b, base);
     return;
   }
+  case GH_BAD_NOT_COLLECTED:
+    gh_buf_str(b, op);
+    gh_buf_str(b, " of ");
+    gh_buf_hex(b, p);
+    gh_buf_str(b, ": not a collected object (allocate it with gh_alloc)");
+    return;
   case GH_BAD_SIZE_MISMATCH:
     gh_buf_str(b, op);
     gh_buf_str(b, " of ");

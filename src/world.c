@@ -1,6 +1,7 @@
 /*
- * world.c -- threads: the registry of mcaches, thread exit, fork.
- * (Go: proc.go's allp and mexit; the collector will stop the world from here.)
+ * world.c -- threads: the registry of mcaches, thread exit, fork, and
+ * stopping the world for the collector. (Go: proc.go's allp, mexit,
+ * stopTheWorld, and preempt.go's safe points; bdwgc: pthread_stop_world.c.)
  *
  * A thread is registered when it first allocates (its mcache is created).
  * A pthread key destructor returns the thread's spans when it exits; if the
@@ -13,6 +14,25 @@
  * mcaches of the threads that did not survive the fork, so their spans are
  * usable again.
  *
+ * Stopping the world. The collector makes gh_stw_epoch odd and sends the stop
+ * signal (GOHEAP_STOP_SIGNAL, default SIGRTMIN+7) to every registered thread.
+ * A thread stops only at a safe point, where its mcache and the allocator's
+ * shared state are consistent and it holds no goheap lock:
+ *   - the signal handler parks the thread unless it interrupted a slow path
+ *     (mcache.unsafe > 0: gh_enter/gh_leave bracket every slow path) or a
+ *     fast path (its pc inside the gh_fast section, malloc.c);
+ *   - a slow path that ends while a stop is pending parks its thread itself
+ *     (gh_leave -> gh_world_safepoint), and the collector re-sends the signal
+ *     every 200 us to threads it interrupted in a fast path.
+ * A parked thread has saved its stack pointer and registers (the signal frame
+ * on its stack holds them too) and waits on a futex for the epoch to become
+ * even again. Threads that register while the world is stopped wait before
+ * they join the registry; threads that exit leave it under world_lock, which
+ * the collector takes only briefly while it polls. A thread that has not
+ * stopped after GOHEAP_STOP_TIMEOUT_MS (it blocks the signal, or is stuck in
+ * a signal handler) is reported by name and the cycle is cancelled: the
+ * others restart; nothing is collected.
+ *
  * Lock: world_lock protects the registry; it ranks above the mcentral locks.
  */
 #include "internal.h"
@@ -20,12 +40,23 @@
 static gh_mutex world_lock = GH_MUTEX_INIT;
 static gh_mcache *all_mcaches;
 static uint64_t nthreads;
+uint32_t gh_stw_epoch;       /* odd: the world is stopping or stopped */
+static uint32_t xparked;     /* futex: threads parked in this epoch */
+static int stop_signal;
 
 static void thread_exit(void *arg) {
   gh_mcache *c = arg;
   if (gh_tls_mcache == c) gh_tls_mcache = NULL;
+  c->unsafe++; /* from here on not a safe point; it leaves the registry below */
   gh_mcache_release_all(c);
   gh_world_unregister(c);
+}
+
+void gh_unregister_thread(void) {
+  gh_mcache *c = gh_tls_mcache;
+  if (!c) return;
+  gh_os_thread_key_set(NULL);
+  thread_exit(c);
 }
 
 void gh_world_init(void) {
@@ -34,6 +65,13 @@ void gh_world_init(void) {
 
 void gh_world_register(gh_mcache *c) {
   gh_mutex_lock(&world_lock);
+  uint32_t e;
+  while ((e = gh_atomic_load_acquire(&gh_stw_epoch)) & 1) { /* join after the collection */
+    gh_mutex_unlock(&world_lock);
+    gh_os_futex_wait(&gh_stw_epoch, e);
+    gh_mutex_lock(&world_lock);
+  }
+  c->xstop_epoch = e;
   c->all_prev = NULL;
   c->all_next = all_mcaches;
   if (all_mcaches) all_mcaches->all_prev = c;
@@ -65,9 +103,131 @@ void gh_world_sum_local_stats(gh_class_stats *sum) {
   gh_mutex_unlock(&world_lock);
 }
 
+/* ---- stopping the world ---------------------------------------------------- */
+
+extern char __start_gh_fast[], __stop_gh_fast[]; /* the fast paths (malloc.c) */
+
+static bool in_fast_path(uintptr_t pc) {
+  return pc >= (uintptr_t)__start_gh_fast && pc < (uintptr_t)__stop_gh_fast;
+}
+
+static GH_NOINLINE void park_here(gh_mcache *c, uint32_t epoch) {
+  volatile uintptr_t anchor = 0; /* below every frame of this thread worth scanning */
+  c->stop_sp = (uintptr_t)&anchor;
+  if (!c->stack_hi || c->stop_sp >= c->stack_hi) c->stack_hi = gh_os_stack_top(c->stop_sp);
+  gh_atomic_store_release(&c->xstop_epoch, epoch);
+  __atomic_add_fetch(&xparked, 1, __ATOMIC_SEQ_CST);
+  gh_os_futex_wake_all(&xparked);
+  while (gh_atomic_load_acquire(&gh_stw_epoch) == epoch) gh_os_futex_wait(&gh_stw_epoch, epoch);
+}
+
+/* Saves what the collector scans, then waits for the world to restart. */
+static GH_NOINLINE void park(gh_mcache *c, uint32_t epoch, const void *ucontext) {
+  __builtin_unwind_init(); /* callee-saved registers onto this frame: park_here is below it */
+  if (ucontext) gh_os_context_regs(ucontext, c->stop_regs, 32);
+  park_here(c, epoch);
+}
+
+static bool should_park(gh_mcache *c, uint32_t epoch) {
+  return c && (epoch & 1) && gh_atomic_load_relaxed(&c->xstop_epoch) != epoch && c->unsafe == 0;
+}
+
+static void stop_handler(int sig, void *ucontext) {
+  (void)sig;
+  int saved = gh_os_get_errno();
+  gh_mcache *c = gh_tls_mcache;
+  uint32_t epoch = gh_atomic_load_acquire(&gh_stw_epoch);
+  if (should_park(c, epoch) && !in_fast_path(gh_os_context_pc(ucontext))) park(c, epoch, ucontext);
+  gh_os_set_errno(saved);
+}
+
+void gh_world_safepoint(gh_mcache *c) {
+  uint32_t epoch = gh_atomic_load_acquire(&gh_stw_epoch);
+  if (should_park(c, epoch)) park(c, epoch, NULL);
+}
+
+void gh_world_install_signal(void) {
+  stop_signal = (int)gh_option_get(GH_OPT_STOP_SIGNAL);
+  if (stop_signal <= 0) stop_signal = gh_os_default_stop_signal();
+  if (gh_os_signal_install(stop_signal, stop_handler) != 0) gh_throw2("cannot install the stop signal", "signal", (uint64_t)stop_signal);
+}
+
+/* One poll: signals the threads not parked yet (if `resend`); returns how many. */
+static uint32_t poll_threads(uint32_t epoch, bool resend) {
+  uint32_t pending = 0;
+  gh_mutex_lock(&world_lock);
+  for (gh_mcache *c = all_mcaches; c; c = c->all_next) {
+    if (gh_atomic_load_acquire(&c->xstop_epoch) == epoch) continue;
+    pending++;
+    if (resend) gh_os_signal_thread(c->thread_id, stop_signal);
+  }
+  gh_mutex_unlock(&world_lock);
+  return pending;
+}
+
+static void report_stuck(uint32_t epoch) {
+  gh_mutex_lock(&world_lock);
+  for (gh_mcache *c = all_mcaches; c; c = c->all_next) {
+    if (gh_atomic_load_acquire(&c->xstop_epoch) == epoch) continue;
+    char name[64], msg[300];
+    gh_os_thread_name(c->thread_id, name, sizeof name);
+    int blocked = gh_os_thread_blocks_signal(c->thread_id, stop_signal);
+    gh_buf b = {msg, msg + sizeof msg - 1};
+    gh_buf_str(&b, "goheap: collection cancelled: thread ");
+    gh_buf_u64(&b, c->thread_id);
+    gh_buf_str(&b, " (\"");
+    gh_buf_str(&b, name);
+    gh_buf_str(&b, "\") did not stop within ");
+    gh_buf_u64(&b, (uint64_t)gh_option_get(GH_OPT_STOP_TIMEOUT_MS));
+    gh_buf_str(&b, " ms");
+    gh_buf_str(&b, blocked == 1 ? ": it blocks the stop signal " : "; stop signal ");
+    gh_buf_u64(&b, (uint64_t)stop_signal);
+    gh_buf_str(&b, " (GOHEAP_STOP_SIGNAL)\n");
+    gh_os_write_stderr(msg, (size_t)(b.p - msg));
+  }
+  gh_mutex_unlock(&world_lock);
+}
+
+/* Stops every registered thread but the caller (which must be registered). */
+bool gh_world_stop(void) {
+  gh_mcache *self = gh_tls_mcache;
+  gh_mutex_lock(&world_lock);
+  uint32_t epoch = gh_stw_epoch + 1;
+  self->xstop_epoch = epoch; /* the collector counts as stopped */
+  gh_atomic_store_release(&xparked, 0);
+  gh_atomic_store_release(&gh_stw_epoch, epoch);
+  gh_mutex_unlock(&world_lock);
+  uint64_t start = gh_os_nanotime(), last_send = start;
+  uint64_t timeout = (uint64_t)gh_option_get(GH_OPT_STOP_TIMEOUT_MS) * 1000000u;
+  bool resend = true;
+  for (uint32_t round = 0;; round++) {
+    uint32_t seen = gh_atomic_load_acquire(&xparked);
+    if (poll_threads(epoch, resend) == 0) return true;
+    uint64_t now = gh_os_nanotime();
+    if (resend) last_send = now;
+    if (now - start > timeout) break;
+    if (round < 16) gh_os_yield();
+    else gh_os_futex_wait_ns(&xparked, seen, 50000);
+    resend = gh_os_nanotime() - last_send > 200000;
+  }
+  report_stuck(epoch);
+  gh_world_start();
+  return false;
+}
+
+void gh_world_start(void) {
+  gh_atomic_store_release(&gh_stw_epoch, gh_stw_epoch + 1);
+  gh_os_futex_wake_all(&gh_stw_epoch);
+}
+
+void gh_world_each_thread(void (*fn)(gh_mcache *c, void *arg), void *arg) {
+  for (gh_mcache *c = all_mcaches; c; c = c->all_next) fn(c, arg);
+}
+
 /* ---- fork ------------------------------------------------------------------ */
 
 static void fork_prepare(void) {
+  gh_gc_fork_prepare(); /* no collection runs across the fork */
   gh_mutex_lock(&world_lock);
   for (uint32_t i = 0; i < GH_NUM_SPAN_CLASSES; i++) gh_mutex_lock(&gh_central[i].lock);
   gh_mutex_lock(&gh_heap.lock);
@@ -77,9 +237,11 @@ static void fork_parent(void) {
   gh_mutex_unlock(&gh_heap.lock);
   for (uint32_t i = GH_NUM_SPAN_CLASSES; i-- > 0;) gh_mutex_unlock(&gh_central[i].lock);
   gh_mutex_unlock(&world_lock);
+  gh_gc_fork_parent();
 }
 
 static void fork_child(void) {
+  gh_gc_fork_child();
   gh_mutex_reinit(&gh_heap.lock);
   for (uint32_t i = 0; i < GH_NUM_SPAN_CLASSES; i++) gh_mutex_reinit(&gh_central[i].lock);
   gh_mutex_reinit(&world_lock);

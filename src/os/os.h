@@ -44,6 +44,40 @@ void gh_os_thread_key_set(void *value);
 int gh_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 uint64_t gh_os_thread_id(void);
 
+/* ---- waiting: futex words (no allocation; usable in signal handlers) ---- */
+void gh_os_futex_wait(uint32_t *addr, uint32_t val);          /* sleeps while *addr == val */
+void gh_os_futex_wait_ns(uint32_t *addr, uint32_t val, uint64_t ns); /* ... at most ns */
+void gh_os_futex_wake_all(uint32_t *addr);
+void gh_os_sleep_ns(uint64_t ns);
+void gh_os_yield(void);
+
+/* ---- the collector's threads and signals ---- */
+int gh_os_thread_start(void *(*fn)(void *), void *arg); /* a detached thread; 0 or an errno */
+void gh_os_thread_unblock_signals(void);                /* in a thread gh_os_thread_start made */
+int gh_os_ncpu(void);                                   /* CPUs this process may run on */
+uint64_t gh_os_thread_cputime_ns(void);
+typedef void (*gh_signal_fn)(int sig, void *ucontext);
+int gh_os_signal_install(int sig, gh_signal_fn fn);     /* SA_RESTART handler; 0 or -1 */
+int gh_os_default_stop_signal(void);                    /* SIGRTMIN+7 */
+int gh_os_signal_thread(uint64_t tid, int sig);         /* 0, or -1 if the thread is gone */
+uintptr_t gh_os_context_pc(const void *ucontext);
+/* Copies the general registers saved in a signal context (at most n words); returns the count. */
+int gh_os_context_regs(const void *ucontext, uintptr_t *out, int n);
+/* The end (exclusive) of the mapping that holds addr: a thread's stack top; 0 if unknown.
+ * Reads /proc/self/maps with raw system calls: safe in a signal handler. */
+uintptr_t gh_os_stack_top(uintptr_t addr);
+/* Writes the thread's name (/proc/self/task/TID/comm) into buf; "?" if unknown. */
+void gh_os_thread_name(uint64_t tid, char *buf, size_t n);
+/* 1 if the thread blocks sig (its SigBlk mask), 0 if not, -1 if unknown. */
+int gh_os_thread_blocks_signal(uint64_t tid, int sig);
+/* Calls fn for each writable loaded segment of the program and its shared
+ * libraries (dl_iterate_phdr). Takes the dynamic loader's lock: never call it
+ * while other threads are stopped. */
+void gh_os_each_data_segment(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg);
+/* The memory limit of this process's cgroup in bytes (v2 memory.max, v1
+ * memory.limit_in_bytes), or -1 if none. */
+int64_t gh_os_cgroup_memory_limit(void);
+
 /* ---- process ---- */
 void gh_os_write_stderr(const char *buf, size_t len);
 int gh_os_dup_stderr(void); /* a close-on-exec copy of fd 2, or 2 if that fails */

@@ -11,6 +11,9 @@
 #include "os.h"
 
 #include <errno.h>
+#include <link.h>
+#include <sched.h>
+#include <ucontext.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <stdbool.h>
@@ -173,3 +176,232 @@ uint64_t gh_os_rss(void) {
 
 int gh_os_get_errno(void) { return errno; }
 void gh_os_set_errno(int e) { errno = e; }
+
+/* ---- waiting ---------------------------------------------------------------- */
+
+void gh_os_futex_wait(uint32_t *addr, uint32_t val) { futex_wait(addr, val); }
+
+void gh_os_futex_wait_ns(uint32_t *addr, uint32_t val, uint64_t ns) {
+  struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+  syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
+}
+
+void gh_os_futex_wake_all(uint32_t *addr) { syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0); }
+
+void gh_os_sleep_ns(uint64_t ns) {
+  struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+void gh_os_yield(void) { sched_yield(); }
+
+/* ---- the collector's threads and signals ----------------------------------- */
+
+int gh_os_thread_start(void *(*fn)(void *), void *arg) {
+  pthread_attr_t attr;
+  pthread_t t;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  sigset_t all, old;
+  sigfillset(&all); /* the new thread starts with every signal blocked, then unblocks its own */
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int rc = pthread_create(&t, &attr, fn, arg);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  pthread_attr_destroy(&attr);
+  return rc;
+}
+
+void gh_os_thread_unblock_signals(void) {
+  sigset_t none;
+  sigemptyset(&none);
+  pthread_sigmask(SIG_SETMASK, &none, NULL);
+}
+
+int gh_os_ncpu(void) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
+}
+
+uint64_t gh_os_thread_cputime_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static gh_signal_fn signal_fns[_NSIG];
+
+static void signal_trampoline(int sig, siginfo_t *info, void *uc) {
+  (void)info;
+  if (sig > 0 && sig < _NSIG && signal_fns[sig]) signal_fns[sig](sig, uc);
+}
+
+int gh_os_signal_install(int sig, gh_signal_fn fn) {
+  if (sig <= 0 || sig >= _NSIG) return -1;
+  signal_fns[sig] = fn;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = signal_trampoline;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  return sigaction(sig, &sa, NULL);
+}
+
+int gh_os_default_stop_signal(void) { return SIGRTMIN + 7; }
+
+int gh_os_signal_thread(uint64_t tid, int sig) {
+  return syscall(SYS_tgkill, getpid(), (pid_t)tid, sig) == 0 ? 0 : -1;
+}
+
+uintptr_t gh_os_context_pc(const void *ucontext) {
+  const ucontext_t *uc = ucontext;
+#if defined(__x86_64__)
+  return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+  return (uintptr_t)uc->uc_mcontext.pc;
+#else
+  (void)uc;
+  return 0;
+#endif
+}
+
+int gh_os_context_regs(const void *ucontext, uintptr_t *out, int n) {
+  const ucontext_t *uc = ucontext;
+  int k = 0;
+#if defined(__x86_64__)
+  for (; k < n && k < NGREG; k++) out[k] = (uintptr_t)uc->uc_mcontext.gregs[k];
+#elif defined(__aarch64__)
+  for (; k < n && k < 31; k++) out[k] = (uintptr_t)uc->uc_mcontext.regs[k];
+#else
+  (void)uc, (void)out, (void)n;
+#endif
+  return k;
+}
+
+static uintptr_t parse_hex(const char **p) {
+  uintptr_t v = 0;
+  for (;; (*p)++) {
+    char ch = **p;
+    if (ch >= '0' && ch <= '9') v = v * 16 + (uintptr_t)(ch - '0');
+    else if (ch >= 'a' && ch <= 'f') v = v * 16 + (uintptr_t)(ch - 'a' + 10);
+    else return v;
+  }
+}
+
+/* Reads a whole small file into buf (NUL-terminated); the length, or -1. */
+static long read_small_file(const char *path, char *buf, size_t n) {
+  int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  size_t len = 0;
+  for (;;) {
+    long r = syscall(SYS_read, fd, buf + len, n - 1 - len);
+    if (r <= 0 || (len += (size_t)r) == n - 1) break;
+  }
+  syscall(SYS_close, fd);
+  buf[len] = 0;
+  return (long)len;
+}
+
+uintptr_t gh_os_stack_top(uintptr_t addr) {
+  int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[4096];
+  size_t have = 0;
+  uintptr_t top = 0;
+  for (;;) {
+    long r = syscall(SYS_read, fd, buf + have, sizeof buf - 1 - have);
+    if (r <= 0) break;
+    have += (size_t)r;
+    buf[have] = 0;
+    char *line = buf, *nl;
+    while ((nl = strchr(line, '\n')) != NULL) { /* "lo-hi perms ..." */
+      const char *p = line;
+      uintptr_t lo = parse_hex(&p);
+      uintptr_t hi = *p == '-' ? (p++, parse_hex(&p)) : 0;
+      if (addr >= lo && addr < hi) top = hi;
+      line = nl + 1;
+    }
+    if (top) break;
+    have = (size_t)(buf + have - line);
+    memmove(buf, line, have);
+    if (have == sizeof buf - 1) have = 0; /* an absurdly long line: drop it */
+  }
+  syscall(SYS_close, fd);
+  return top;
+}
+
+static void task_path(char *path, uint64_t tid, const char *leaf) {
+  char digits[24];
+  int n = 0;
+  do digits[n++] = (char)('0' + tid % 10); while ((tid /= 10) > 0);
+  char *p = path;
+  for (const char *s = "/proc/self/task/"; *s;) *p++ = *s++;
+  while (n > 0) *p++ = digits[--n];
+  *p++ = '/';
+  for (const char *s = leaf; *s;) *p++ = *s++;
+  *p = 0;
+}
+
+void gh_os_thread_name(uint64_t tid, char *buf, size_t n) {
+  char path[64];
+  task_path(path, tid, "comm");
+  long len = read_small_file(path, buf, n);
+  if (len <= 0) {
+    buf[0] = '?', buf[1] = 0;
+    return;
+  }
+  if (buf[len - 1] == '\n') buf[len - 1] = 0;
+}
+
+int gh_os_thread_blocks_signal(uint64_t tid, int sig) {
+  char path[64], buf[2048];
+  task_path(path, tid, "status");
+  if (read_small_file(path, buf, sizeof buf) <= 0) return -1;
+  const char *p = strstr(buf, "SigBlk:");
+  if (!p) return -1;
+  p += 7;
+  while (*p == ' ' || *p == '\t') p++;
+  uint64_t mask = parse_hex(&p);
+  return (int)(mask >> (sig - 1) & 1);
+}
+
+typedef struct segment_walk {
+  void (*fn)(uintptr_t lo, uintptr_t hi, void *arg);
+  void *arg;
+} segment_walk;
+
+static int each_object(struct dl_phdr_info *info, size_t size, void *data) {
+  segment_walk *w = data;
+  (void)size;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W)) continue;
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+    w->fn(lo, lo + ph->p_memsz, w->arg);
+  }
+  return 0;
+}
+
+void gh_os_each_data_segment(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg) {
+  segment_walk w = {fn, arg};
+  dl_iterate_phdr(each_object, &w);
+}
+
+static int64_t parse_limit(const char *s) {
+  if (*s < '0' || *s > '9') return -1; /* "max" */
+  int64_t v = 0;
+  for (; *s >= '0' && *s <= '9'; s++) {
+    if (v > (INT64_MAX - 9) / 10) return -1;
+    v = v * 10 + (*s - '0');
+  }
+  return v >= ((int64_t)1 << 60) ? -1 : v; /* v1 reports "no limit" as a huge number */
+}
+
+int64_t gh_os_cgroup_memory_limit(void) {
+  char buf[64];
+  if (read_small_file("/sys/fs/cgroup/memory.max", buf, sizeof buf) > 0) return parse_limit(buf);
+  if (read_small_file("/sys/fs/cgroup/memory/memory.limit_in_bytes", buf, sizeof buf) > 0) return parse_limit(buf);
+  return -1;
+}

@@ -1,0 +1,262 @@
+/*
+ * mfinal.c -- specials: finalizers attached to collected objects, the
+ * finalizer queue and the finalizer thread. (Go: mheap.go's specials,
+ * mfinal.go.)
+ *
+ * A finalizer is a "special" record on the span of its object, in a list
+ * sorted by offset (Go: mspan.specials). A collection treats each one as a
+ * root for what its object references (not for the object itself: mgcmark.c),
+ * so everything a finalizable object points to stays alive. At the end of the
+ * mark, an object with a finalizer that was not marked is marked after all
+ * (kept one more cycle), its special is removed, and (fn, obj, arg) goes on
+ * the finalizer queue, itself a root. The finalizer thread runs each queued
+ * finalizer once; the object is freed by a later collection unless the
+ * finalizer made it reachable again. Two finalizable objects that reference
+ * each other keep each other alive forever (as in Go: documented).
+ *
+ * Locks: a span's speciallock protects its list; specials_lock protects the
+ * fixalloc of records; finq_lock the queue. None is held across a call out.
+ */
+#include "internal.h"
+
+typedef struct gh_special {
+  struct gh_special *next; /* sorted by offset */
+  uint32_t offset;         /* byte offset of the object in the span */
+  void (*fn)(void *obj, void *arg);
+  void *arg;
+} gh_special;
+
+typedef struct gh_finalizer {
+  void (*fn)(void *obj, void *arg);
+  void *obj, *arg;
+} gh_finalizer;
+
+static gh_mutex specials_lock = GH_MUTEX_INIT;
+static gh_fixalloc special_alloc;
+static bool special_alloc_ready;
+
+/* The finalizer queue: entries [head, tail) of a ring of cap slots. */
+static gh_mutex finq_lock = GH_MUTEX_INIT;
+static gh_finalizer *finq;
+static size_t finq_head, finq_tail, finq_cap;
+static uint32_t finq_seq;       /* futex word: bumped when entries are added */
+static uint32_t finq_thread_up; /* 1 once the finalizer thread was started (0 again in a fork child) */
+uint64_t gh_finalizers_run;
+
+static gh_special *special_new(void) {
+  gh_mutex_lock(&specials_lock);
+  if (!special_alloc_ready) {
+    gh_fixalloc_init(&special_alloc, sizeof(gh_special));
+    special_alloc_ready = true;
+  }
+  gh_special *sp = gh_fixalloc_alloc(&special_alloc);
+  gh_mutex_unlock(&specials_lock);
+  return sp;
+}
+
+static void special_free(gh_special *sp) {
+  gh_mutex_lock(&specials_lock);
+  gh_fixalloc_free(&special_alloc, sp);
+  gh_mutex_unlock(&specials_lock);
+}
+
+/* Adds, replaces (fn != NULL) or removes (fn == NULL) the finalizer at offset.
+ * false if out of memory. */
+static bool set_special(gh_mspan *s, uint32_t offset, void (*fn)(void *, void *), void *arg) {
+  gh_special *fresh = fn ? special_new() : NULL;
+  if (fn && !fresh) return false;
+  gh_mutex_lock(&s->speciallock);
+  gh_special **link = &s->specials;
+  while (*link && (*link)->offset < offset) link = &(*link)->next;
+  gh_special *old = *link && (*link)->offset == offset ? *link : NULL;
+  if (old && fn) { /* replace: bdwgc's behaviour (Go panics instead) */
+    old->fn = fn;
+    old->arg = arg;
+  } else if (old) {
+    *link = old->next;
+  } else if (fn) {
+    fresh->offset = offset;
+    fresh->fn = fn;
+    fresh->arg = arg;
+    fresh->next = *link;
+    *link = fresh;
+    fresh = NULL;
+  }
+  gh_mutex_unlock(&s->speciallock);
+  if (fresh) special_free(fresh);
+  if (old && !fn) special_free(old);
+  return true;
+}
+
+static void *finalizer_thread(void *arg);
+
+static void start_finalizer_thread(void) {
+  if (gh_atomic_load_acquire(&finq_thread_up)) return;
+  uint32_t zero = 0;
+  if (!__atomic_compare_exchange_n(&finq_thread_up, &zero, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) return;
+  if (gh_os_thread_start(finalizer_thread, NULL) != 0) {
+    gh_atomic_store_release(&finq_thread_up, 0);
+    gh_os_write_stderr("goheap: warning: cannot start the finalizer thread\n", 51);
+  }
+}
+
+void gh_set_finalizer(void *obj, void (*fn)(void *obj, void *arg), void *arg) {
+  uintptr_t p = (uintptr_t)obj;
+  gh_mcache *c = gh_enter_mcache();
+  gh_mspan *s = gh_span_of(p);
+  bool live = s && p < s->limit && gh_base(obj) != NULL;
+  bool tiny = s && gh_spanclass_noscan(s->spanclass) && gh_spanclass_sizeclass(s->spanclass) == 2;
+  if (!live) {
+    gh_report_bad_pointer("gh_set_finalizer", p, s ? GH_BAD_DOUBLE_FREE : GH_BAD_FOREIGN, s, 0);
+  } else if (!gh_spanclass_collected(s->spanclass)) {
+    gh_report_bad_pointer("gh_set_finalizer", p, GH_BAD_NOT_COLLECTED, s, 0);
+  } else if (gh_base(obj) != obj && !tiny) { /* tiny objects share a block: any offset */
+    gh_report_bad_pointer("gh_set_finalizer", p, GH_BAD_INTERIOR, s, 0);
+  } else if (!set_special(s, (uint32_t)(p - s->start_addr), fn, arg)) {
+    gh_os_write_stderr("goheap: gh_set_finalizer: out of memory\n", 40);
+  }
+  gh_leave(c);
+  if (fn) start_finalizer_thread();
+}
+
+/* ---- the collector's side (world stopped, or the span's sweeper) ---------------- */
+
+void gh_special_scan_roots(gh_mspan *s, void (*scan)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx) {
+  bool noscan = gh_spanclass_noscan(s->spanclass);
+  for (gh_special *sp = s->specials; sp; sp = sp->next) {
+    uintptr_t p = s->start_addr + sp->offset;
+    uint32_t i = gh_spanclass_is_large(s->spanclass) ? 0 : gh_mspan_obj_index(s, p);
+    uintptr_t start = s->start_addr + (uintptr_t)i * s->elemsize;
+    uintptr_t end = gh_spanclass_is_large(s->spanclass) ? s->limit : start + s->elemsize;
+    if (!noscan) scan(start, end, ctx); /* what the object references, not the object */
+    scan((uintptr_t)&sp->arg, (uintptr_t)(&sp->arg + 1), ctx);
+  }
+}
+
+static bool finq_push(gh_finalizer f) {
+  if (finq_tail - finq_head == finq_cap) { /* grow: copy into a ring twice the size */
+    size_t cap = finq_cap ? finq_cap * 2 : 1024;
+    gh_finalizer *n = gh_os_alloc_metadata(cap * sizeof *n);
+    if (!n) return false;
+    for (size_t i = finq_head; i < finq_tail; i++) n[i - finq_head] = finq[i % finq_cap];
+    if (finq) gh_os_release(finq, finq_cap * sizeof *finq);
+    finq_tail -= finq_head;
+    finq_head = 0;
+    finq = n;
+    finq_cap = cap;
+  }
+  finq[finq_tail++ % finq_cap] = f;
+  return true;
+}
+
+/*
+ * End of the mark: every finalizer whose object is not marked is queued, and
+ * the object marked (is_marked/mark are the collector's). Returns the bytes
+ * so kept alive. World stopped.
+ */
+uint64_t gh_special_queue_unreachable(gh_mspan *s, bool (*is_marked)(gh_mspan *, uintptr_t),
+                                      uint64_t (*mark)(gh_mspan *, uintptr_t)) {
+  uint64_t kept = 0;
+  gh_special **link = &s->specials;
+  while (*link) {
+    gh_special *sp = *link;
+    uintptr_t p = s->start_addr + sp->offset;
+    if (is_marked(s, p) || !finq_push((gh_finalizer){sp->fn, (void *)p, sp->arg})) {
+      link = &sp->next;
+      continue;
+    }
+    kept += mark(s, p);
+    *link = sp->next;
+    special_free(sp);
+  }
+  return kept;
+}
+
+/* The queue as a root range (world stopped). */
+void gh_finq_scan_roots(void (*scan)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx) {
+  if (finq) scan((uintptr_t)finq, (uintptr_t)(finq + finq_cap), ctx);
+}
+
+void gh_finq_wake(void) {
+  gh_mutex_lock(&finq_lock);
+  bool any = finq_tail != finq_head;
+  gh_mutex_unlock(&finq_lock);
+  if (!any) return;
+  __atomic_add_fetch(&finq_seq, 1, __ATOMIC_SEQ_CST);
+  gh_os_futex_wake_all(&finq_seq);
+  start_finalizer_thread(); /* again in a fork child */
+}
+
+void gh_finq_lock(void) { gh_mutex_lock(&finq_lock); }
+void gh_finq_unlock(void) { gh_mutex_unlock(&finq_lock); }
+
+/* Removes the specials of objects a sweep freed (explicit frees). */
+void gh_special_sweep(gh_mspan *s) {
+  gh_mutex_lock(&s->speciallock);
+  gh_special **link = &s->specials;
+  while (*link) {
+    gh_special *sp = *link;
+    uint32_t i = gh_mspan_obj_index(s, s->start_addr + sp->offset);
+    if (s->alloc_bits[i / 64] >> (i % 64) & 1) {
+      link = &sp->next;
+      continue;
+    }
+    *link = sp->next;
+    special_free(sp);
+  }
+  gh_mutex_unlock(&s->speciallock);
+}
+
+void gh_special_drop_all(gh_mspan *s) {
+  gh_mutex_lock(&s->speciallock);
+  gh_special *sp = s->specials;
+  s->specials = NULL;
+  gh_mutex_unlock(&s->speciallock);
+  while (sp) {
+    gh_special *next = sp->next;
+    special_free(sp);
+    sp = next;
+  }
+}
+
+/* ---- the finalizer thread (Go: mfinal.go:runfinq) --------------------------------- */
+
+static bool finq_pop(gh_finalizer *out) {
+  gh_mcache *c = gh_enter();
+  gh_mutex_lock(&finq_lock);
+  bool any = finq_tail != finq_head;
+  if (any) {
+    *out = finq[finq_head % finq_cap];
+    finq[finq_head % finq_cap] = (gh_finalizer){0};
+    finq_head++;
+  }
+  gh_mutex_unlock(&finq_lock);
+  gh_leave(c);
+  return any;
+}
+
+static void *finalizer_thread(void *arg) {
+  (void)arg;
+  gh_os_thread_unblock_signals();
+  if (gh_register_thread() != 0) {
+    gh_atomic_store_release(&finq_thread_up, 0);
+    return NULL;
+  }
+  for (;;) {
+    uint32_t seq = gh_atomic_load_acquire(&finq_seq);
+    gh_finalizer f;
+    while (finq_pop(&f)) { /* f.obj, on this stack, keeps the object alive while fn runs */
+      f.fn(f.obj, f.arg);
+      gh_atomic_add(&gh_finalizers_run, 1);
+      f.obj = NULL;
+    }
+    gh_os_futex_wait(&finq_seq, seq);
+  }
+  return NULL;
+}
+
+void gh_finq_fork_child(void) {
+  gh_mutex_reinit(&finq_lock);
+  gh_mutex_reinit(&specials_lock);
+  gh_atomic_store_relaxed(&finq_thread_up, 0);
+}

@@ -1,0 +1,306 @@
+/*
+ * mgc.c -- one collection, start to end; pacing; gctrace; the background
+ * sweeper. (Go: mgc.go, mgcpacer.go, mgcsweep.go:bgsweep.)
+ *
+ * A collection (gc_cycle), on the thread whose collected allocation crossed
+ * the trigger or that called gh_collect:
+ *   1. gather the data segments and start the mark workers (world running);
+ *   2. stop the world (world.c): every registered thread parks in a signal
+ *      handler or at the end of the allocator's slow path it was in;
+ *   3. flush every mcache (Go: prepareForSweep at mark termination), so no
+ *      span is cached across the cycle, and finish the previous cycle's
+ *      sweep (Go: finishsweep_m): every span is swept and on its list;
+ *   4. mark (mgcmark.c), queue finalizers of unreachable objects;
+ *   5. heap_live = bytes marked + manual bytes; the next goal; sweepgen += 2,
+ *      which makes every collected span unswept at once;
+ *   6. restart the world, wake the background sweeper and finalizer thread,
+ *      print the gctrace line.
+ * Sweeping is then lazy: cacheSpan sweeps the spans it takes, large
+ * allocations reclaim before the heap grows, the background sweeper takes
+ * the rest, and the next cycle finishes whatever is left.
+ *
+ * Pacing (Go: gcControllerState): goal = marked * (1 + GOGC/100), at least
+ * 4 MiB * GOGC/100, lowered to keep the heap under the memory limit (the
+ * smaller of GOHEAP_MEMLIMIT / gh_set_memory_limit and the cgroup's limit)
+ * but never below marked + marked/16 + 1 MiB, so a heap that cannot fit does
+ * not collect back to back (Go bounds that case with its CPU limiter). With
+ * the world stopped for the whole mark, the trigger is the goal itself.
+ * Manual memory counts toward the heap, as all memory does in Go.
+ *
+ * Lock: gc_lock serialises collections; it ranks above every other lock.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "internal.h"
+
+#define HEAP_MINIMUM ((uint64_t)4 << 20) /* Go: heapMinimum at GOGC=100 */
+
+static gh_mutex gc_lock = GH_MUTEX_INIT;
+
+static struct {
+  uint64_t xtrigger;       /* heap_live at which an allocation starts a cycle */
+  uint64_t heap_marked;    /* live after the last mark (manual included) */
+  uint64_t next_gc;        /* the goal */
+  int64_t xgc_percent;     /* GOGC; negative: off */
+  int64_t xmem_limit;      /* user's soft limit; INT64_MAX: none */
+  int64_t cgroup_limit;    /* -1: none */
+  uint64_t num_gc, num_forced;
+  uint64_t pause_total_ns, pause_ns[GH_STATS_NPAUSE];
+  uint64_t last_gc_ns, cpu_ns, start_ns;
+  uint32_t xsweep_seq;     /* futex: bumped when a cycle leaves spans to sweep */
+  uint32_t sweeper_up;
+  bool signal_installed;
+} gc = {.xtrigger = HEAP_MINIMUM, .next_gc = HEAP_MINIMUM, .xgc_percent = 100, .xmem_limit = INT64_MAX};
+
+void gh_gc_init(void) {
+  gc.xgc_percent = gh_option_get(GH_OPT_GOGC);
+  gc.xmem_limit = gh_option_get(GH_OPT_MEMLIMIT);
+  gc.cgroup_limit = gh_os_cgroup_memory_limit();
+  gc.start_ns = gh_os_nanotime();
+  gc.heap_marked = 0;
+  gc.next_gc = UINT64_MAX;
+  gh_gc_set_goal();
+}
+
+/* ---- pacing -------------------------------------------------------------------------- */
+
+static int64_t effective_limit(void) {
+  int64_t l = gh_atomic_load_relaxed(&gc.xmem_limit);
+  if (gc.cgroup_limit > 0 && gc.cgroup_limit < l) l = gc.cgroup_limit;
+  return l;
+}
+
+/* Go: gcControllerState.heapGoal and memoryLimitHeapGoal. */
+void gh_gc_set_goal(void) {
+  int64_t pct = gh_atomic_load_relaxed(&gc.xgc_percent);
+  uint64_t marked = gc.heap_marked, goal = UINT64_MAX;
+  if (pct >= 0) {
+    goal = marked + marked / 100 * (uint64_t)pct;
+    uint64_t min = HEAP_MINIMUM / 100 * (uint64_t)pct;
+    if (goal < min) goal = min;
+  }
+  int64_t limit = effective_limit();
+  if (limit != INT64_MAX) {
+    gh_mutex_lock(&gh_heap.lock);
+    uint64_t inuse = gh_heap.pages_inuse << GH_PAGE_SHIFT;
+    gh_mutex_unlock(&gh_heap.lock);
+    uint64_t overhead = gh_atomic_load_relaxed(&gh_metadata_bytes) + (inuse > marked ? inuse - marked : 0);
+    uint64_t lgoal = (uint64_t)limit > overhead ? (uint64_t)limit - overhead : 0;
+    uint64_t floor = marked + marked / 16 + (1 << 20);
+    if (lgoal < floor) lgoal = floor;
+    if (lgoal < goal) goal = lgoal;
+  }
+  gc.next_gc = goal;
+  gh_atomic_store_relaxed(&gc.xtrigger, goal);
+}
+
+/* ---- the background sweeper (Go: mgcsweep.go:bgsweep) --------------------------------- */
+
+/* Sweeps every collected span left unswept; with `yield`, politely. */
+static void sweep_all(bool yield) {
+  for (uint32_t sc = 0; sc < GH_NUM_SPAN_CLASSES; sc++) {
+    if (!gh_spanclass_collected((gh_spanclass)sc)) continue;
+    for (uint32_t n = 1;; n++) {
+      gh_mcache *c = gh_enter();
+      bool any = gh_mcentral_sweep_one(&gh_central[sc]);
+      gh_leave(c);
+      if (!any) break;
+      if (yield && n % 16 == 0) gh_os_yield();
+    }
+  }
+}
+
+static void *sweeper_main(void *arg) {
+  (void)arg;
+  gh_os_thread_unblock_signals();
+  if (gh_register_thread() != 0) return NULL;
+  for (;;) {
+    uint32_t seq = gh_atomic_load_acquire(&gc.xsweep_seq);
+    sweep_all(true);
+    gh_os_futex_wait(&gc.xsweep_seq, seq);
+  }
+  return NULL;
+}
+
+void gh_gc_finish_sweep(void) {
+  if (gh_atomic_load_relaxed(&gc.num_gc)) sweep_all(false);
+}
+
+/* ---- gctrace (Go: mgc.go:gcMarkTermination's printout) -------------------------------- */
+
+typedef struct cycle_times {
+  uint64_t start, stopped, marked, end;
+  uint64_t heap_before;
+} cycle_times;
+
+static void gctrace(const cycle_times *t, const gh_mark_result *r) {
+  double ms = 1e6;
+  uint64_t since = t->start - gc.start_ns;
+  uint64_t wall = gh_os_nanotime() - gc.start_ns;
+  int ncpu = gh_os_ncpu();
+  unsigned pct = wall ? (unsigned)(gc.cpu_ns * 100 / (wall * (uint64_t)ncpu)) : 0;
+  char line[400];
+  int n = snprintf(line, sizeof line,
+                   "gc %llu @%.3fs %u%%: %.3f+%.3f+%.3f ms clock, %.3f+0/%.3f/0+%.3f ms cpu, "
+                   "%llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB globals, %u P%s\n",
+                   (unsigned long long)gc.num_gc, (double)since / 1e9, pct, (double)(t->stopped - t->start) / ms,
+                   (double)(t->marked - t->stopped) / ms, (double)(t->end - t->marked) / ms,
+                   (double)(t->stopped - t->start) / ms, (double)r->cpu_ns / ms, (double)(t->end - t->marked) / ms,
+                   (unsigned long long)(t->heap_before >> 20), (unsigned long long)(t->heap_before >> 20),
+                   (unsigned long long)(gc.heap_marked >> 20),
+                   (unsigned long long)(gc.next_gc == UINT64_MAX ? 0 : gc.next_gc >> 20),
+                   (unsigned long long)(r->stack_bytes >> 20), (unsigned long long)(r->global_bytes >> 20),
+                   r->workers, r->forced ? " (forced)" : "");
+  if (n > 0) gh_os_write_stderr(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+/* ---- one collection ------------------------------------------------------------------------ */
+
+static void flush_cache(gh_mcache *c, void *arg) {
+  (void)arg;
+  gh_mcache_release_all(c);
+}
+
+static void record(const cycle_times *t, gh_mark_result *r) {
+  uint64_t pause = t->end - t->start;
+  gc.pause_ns[gc.num_gc % GH_STATS_NPAUSE] = pause;
+  gc.pause_total_ns += pause;
+  gc.last_gc_ns = t->end - gc.start_ns;
+  gc.cpu_ns += r->cpu_ns + (t->stopped - t->start) + (t->end - t->marked);
+  gh_atomic_store_relaxed(&gc.num_gc, gc.num_gc + 1);
+  if (r->forced) gc.num_forced++;
+}
+
+/* Steps 2-5 of the header comment; false if the world could not be stopped. */
+static bool stopped_cycle(cycle_times *t, gh_mark_result *r) {
+  if (!gh_world_stop()) return false;
+  t->stopped = gh_os_nanotime();
+  gh_world_each_thread(flush_cache, NULL);
+  sweep_all(false);
+  gh_gc_mark(r);
+  t->marked = gh_os_nanotime();
+  gc.heap_marked = r->marked_bytes + r->manual_bytes;
+  gh_atomic_store_relaxed(&gh_heap_live, gc.heap_marked);
+  gh_atomic_store_release(&gh_heap.xsweepgen, gh_heap.xsweepgen + 2);
+  gh_gc_set_goal();
+  t->end = gh_os_nanotime();
+  record(t, r);
+  gh_world_start();
+  return true;
+}
+
+/* Keeps the memory mapped under the limit after a cycle (Go: the scavenger's
+ * memory-limit goal). */
+static void scavenge_to_limit(void) {
+  int64_t limit = effective_limit();
+  if (limit == INT64_MAX) return;
+  gh_mutex_lock(&gh_heap.lock);
+  uint64_t mapped = (gh_heap.pages_committed - gh_heap.pages_released) << GH_PAGE_SHIFT;
+  gh_mutex_unlock(&gh_heap.lock);
+  mapped += gh_atomic_load_relaxed(&gh_metadata_bytes);
+  if (mapped > (uint64_t)limit) gh_mheap_scavenge(mapped - (uint64_t)limit);
+}
+
+static void start_sweeper(void) {
+  if (gc.sweeper_up) return;
+  if (gh_os_thread_start(sweeper_main, NULL) == 0) gc.sweeper_up = 1;
+}
+
+static void gc_cycle(bool forced) {
+  if (gh_register_thread() != 0) return;
+  gh_mutex_lock(&gc_lock);
+  if (!forced && gh_atomic_load_relaxed(&gh_heap_live) < gh_atomic_load_relaxed(&gc.xtrigger)) {
+    gh_mutex_unlock(&gc_lock); /* another thread collected meanwhile */
+    return;
+  }
+  if (!gc.signal_installed) {
+    gh_world_install_signal();
+    gc.signal_installed = true;
+  }
+  start_sweeper();
+  gh_gc_prepare_mark();
+  cycle_times t = {.start = gh_os_nanotime(), .heap_before = gh_atomic_load_relaxed(&gh_heap_live)};
+  gh_mark_result r = {.forced = forced};
+  bool done = stopped_cycle(&t, &r);
+  if (!done) /* reported by world.c; try again when the heap has grown by half */
+    gh_atomic_store_relaxed(&gc.xtrigger, t.heap_before + t.heap_before / 2 + HEAP_MINIMUM);
+  gh_mutex_unlock(&gc_lock);
+  if (!done) return;
+  __atomic_add_fetch(&gc.xsweep_seq, 1, __ATOMIC_SEQ_CST);
+  gh_os_futex_wake_all(&gc.xsweep_seq);
+  gh_finq_wake();
+  scavenge_to_limit();
+  if (gh_option_get(GH_OPT_GCTRACE)) gctrace(&t, &r);
+}
+
+/* Go: mallocgc's "if shouldhelpgc { gcStart }". From allocation slow paths. */
+void gh_gc_maybe_start(void) {
+  if (gh_likely(gh_atomic_load_relaxed(&gh_heap_live) < gh_atomic_load_relaxed(&gc.xtrigger))) return;
+  gh_mcache *c = gh_tls_mcache;
+  if (c && c->unsafe) return; /* inside another slow path: the next allocation will */
+  gc_cycle(false);
+}
+
+/* ---- the API ----------------------------------------------------------------------------- */
+
+void gh_collect(void) {
+  gh_ensure_init();
+  gc_cycle(true);
+  sweep_all(false); /* Go: runtime.GC sweeps everything before returning */
+}
+
+int gh_set_gc_percent(int percent) {
+  gh_ensure_init();
+  gh_mcache *c = gh_enter();
+  gh_mutex_lock(&gc_lock);
+  int old = (int)gc.xgc_percent;
+  gh_atomic_store_relaxed(&gc.xgc_percent, percent < 0 ? -1 : percent);
+  gh_gc_set_goal();
+  gh_mutex_unlock(&gc_lock);
+  gh_leave(c);
+  return old;
+}
+
+int64_t gh_set_memory_limit(int64_t bytes) {
+  gh_ensure_init();
+  gh_mcache *c = gh_enter();
+  gh_mutex_lock(&gc_lock);
+  int64_t old = gc.xmem_limit;
+  if (bytes >= 0) {
+    gh_atomic_store_relaxed(&gc.xmem_limit, bytes);
+    gh_gc_set_goal();
+  }
+  gh_mutex_unlock(&gc_lock);
+  gh_leave(c);
+  return old;
+}
+
+int gh_register_thread(void) {
+  return gh_mcache_get_slow() ? 0 : ENOMEM;
+}
+
+void gh_gc_fill_stats(gh_stats *st) {
+  st->num_gc = gh_atomic_load_relaxed(&gc.num_gc);
+  st->next_gc = gc.next_gc == UINT64_MAX ? 0 : gc.next_gc;
+  st->pause_total_ns = gc.pause_total_ns;
+  __builtin_memcpy(st->pause_ns, gc.pause_ns, sizeof st->pause_ns);
+  st->heap_marked = gc.heap_marked;
+  st->num_forced_gc = gc.num_forced;
+  st->last_gc_ns = gc.last_gc_ns;
+  st->memory_limit = effective_limit();
+  st->gc_percent = gh_atomic_load_relaxed(&gc.xgc_percent);
+  st->finalizers_run = gh_atomic_load_relaxed(&gh_finalizers_run);
+  st->gc_cpu_ns = gc.cpu_ns;
+}
+
+/* ---- fork: no collection runs across it --------------------------------------------------- */
+
+void gh_gc_fork_prepare(void) { gh_mutex_lock(&gc_lock); }
+void gh_gc_fork_parent(void) { gh_mutex_unlock(&gc_lock); }
+void gh_gc_fork_child(void) {
+  gh_mutex_reinit(&gc_lock);
+  gc.sweeper_up = 0; /* threads do not survive fork: started again when needed */
+  gh_gc_mark_fork_child();
+  gh_finq_fork_child();
+}

@@ -1,0 +1,534 @@
+/*
+ * mgcmark.c -- the mark phase: roots, mark bits, the mark stack, parallel
+ * mark workers. (Go: mgcmark.go, mgcwork.go, mbitmap.go:findObject.)
+ *
+ * goheap's collector is conservative: any aligned word that points into an
+ * allocated slot of an in-use collected span marks that object (interior
+ * pointers count; a pointer to just past the end of the last slot or of a
+ * large object's requested size does not). The world is stopped for the
+ * whole mark (C has no write barrier), so marking needs no allocation colour.
+ *
+ * Roots, split into jobs that the workers take in turn:
+ *   - the writable segments of the program and of every shared library,
+ *     gathered with dl_iterate_phdr before the world stops (it takes the
+ *     loader's lock, which a stopped thread may hold);
+ *   - each registered thread's stack, from the stack pointer it saved when
+ *     it stopped to its top, and the registers it saved;
+ *   - ranges given to gh_add_roots; the finalizer queue; the mcaches' tiny blocks;
+ *   - a walk over every span, in 512-page chunks: allocated manual (malloc)
+ *     objects are scanned whole (GOHEAP_SCAN_MANUAL=0 turns that off), and
+ *     the contents of every object with a finalizer (mfinal.c).
+ * Objects found are marked in gcmark_bits with an atomic OR and, unless their
+ * span is noscan, pushed on the worker's mark stack as (start, end) ranges;
+ * objects larger than 128 KiB are scanned in 128 KiB pieces (Go's oblets).
+ *
+ * Mark stacks are 4 KiB work buffers (Go: workbuf): a worker fills its own,
+ * publishes full ones on a shared list, and takes full ones when it runs
+ * dry; a worker with a deep stack splits half of it off whenever another
+ * worker waits and the shared list is empty, so work spreads (a single long
+ * linked list is still one chain: each node is found only from the last).
+ * The mark ends when every worker waits and no full buffer is left.
+ *
+ * If no buffer can be had (the OS refuses memory, or GOHEAP_MARK_BUFFERS
+ * caps them), the object is marked but not pushed and the mark remembers the
+ * overflow; after draining, it rescans every marked object of the heap and
+ * drains again, until no overflow happened (bdwgc's mark-stack recovery). So
+ * an overflow costs time, never correctness.
+ */
+#include "internal.h"
+
+#define WB_ENTRIES 255
+#define OBLET_BYTES ((uintptr_t)128 << 10)
+#define SPAN_JOB_PAGES 512
+#define MAX_WORKERS 64
+#define BUFS_PER_CHUNK 16
+
+typedef struct gh_range {
+  uintptr_t lo, hi;
+} gh_range;
+
+typedef struct gh_workbuf {
+  struct gh_workbuf *next;
+  uint64_t n;               /* entries in use */
+  gh_range e[WB_ENTRIES];
+} gh_workbuf;
+_Static_assert(sizeof(gh_workbuf) == 4096, "a work buffer is one page");
+
+/* One mark worker's state; markers[0] is the collecting thread. */
+typedef struct gh_marker {
+  gh_workbuf *cur;          /* this worker's mark stack (owner only) */
+  uint64_t marked_bytes;    /* collected bytes it marked */
+  uint64_t manual_bytes;    /* manual bytes it found allocated */
+  uint64_t scanned_bytes;   /* bytes of roots and objects it scanned */
+  uint64_t cpu_ns;          /* CPU time of its last mark */
+  char pad[GH_CACHELINE];
+} gh_marker;
+
+typedef struct gh_thread_root {
+  uintptr_t lo, hi;         /* stack range */
+  uintptr_t *regs;          /* saved registers */
+  uintptr_t tiny;           /* its mcache's tiny block */
+} gh_thread_root;
+
+static struct {
+  gh_mutex lock;            /* full and empty lists, nbufs */
+  gh_workbuf *full, *empty;
+  uint32_t xnfull;          /* buffers on the full list */
+  uint64_t nbufs;           /* buffers ever mapped */
+  uint32_t xnwait;          /* workers waiting for work */
+  uint32_t nworkers;        /* taking part in this mark */
+  uint32_t xoverflow;       /* a push found no buffer */
+  uintptr_t heap_lo, heap_hi;
+  uint32_t xnext_job, njobs, nsegs, nthreads, nspanjobs;
+  gh_range *segs;           /* gathered segments (gc lock) */
+  uint32_t segs_cap;
+  gh_thread_root *threads;  /* stopped threads (world stopped) */
+  uint32_t threads_cap;
+  bool scan_manual;
+  uint64_t stack_bytes, global_bytes;
+} work = {.lock = GH_MUTEX_INIT};
+
+static gh_marker markers[MAX_WORKERS];
+
+/* ---- gh_add_roots ------------------------------------------------------------------ */
+
+static gh_mutex roots_lock = GH_MUTEX_INIT;
+static gh_range *roots;
+static uint32_t nroots, roots_cap;
+
+void gh_add_roots(void *lo, void *hi) {
+  if ((uintptr_t)hi <= (uintptr_t)lo) return;
+  gh_ensure_init();
+  gh_mcache *c = gh_enter();
+  gh_mutex_lock(&roots_lock);
+  if (nroots == roots_cap) {
+    uint32_t cap = roots_cap ? roots_cap * 2 : 64;
+    gh_range *n = gh_os_alloc_metadata(cap * sizeof *n);
+    if (!n) gh_throw("gh_add_roots: out of memory");
+    if (roots) {
+      __builtin_memcpy(n, roots, nroots * sizeof *n);
+      gh_os_release(roots, roots_cap * sizeof *roots);
+    }
+    roots = n;
+    roots_cap = cap;
+  }
+  roots[nroots++] = (gh_range){(uintptr_t)lo, (uintptr_t)hi};
+  gh_mutex_unlock(&roots_lock);
+  gh_leave(c);
+}
+
+void gh_remove_roots(void *lo, void *hi) {
+  gh_mcache *c = gh_enter();
+  gh_mutex_lock(&roots_lock);
+  for (uint32_t i = 0; i < nroots; i++) {
+    if (roots[i].lo == (uintptr_t)lo && roots[i].hi == (uintptr_t)hi) {
+      roots[i] = roots[--nroots];
+      break;
+    }
+  }
+  gh_mutex_unlock(&roots_lock);
+  gh_leave(c);
+}
+
+/* ---- work buffers ------------------------------------------------------------------ */
+
+static gh_workbuf *get_empty(void) {
+  gh_mutex_lock(&work.lock);
+  if (!work.empty) {
+    uint64_t limit = (uint64_t)gh_option_get(GH_OPT_MARK_BUFFERS);
+    uint32_t n = limit && work.nbufs + BUFS_PER_CHUNK > limit ? (uint32_t)(limit - work.nbufs) : BUFS_PER_CHUNK;
+    gh_workbuf *chunk = limit && work.nbufs >= limit ? NULL : gh_os_alloc_metadata(n * sizeof(gh_workbuf));
+    for (uint32_t i = 0; chunk && i < n; i++) {
+      chunk[i].next = work.empty;
+      work.empty = &chunk[i];
+    }
+    if (chunk) work.nbufs += n;
+  }
+  gh_workbuf *b = work.empty;
+  if (b) work.empty = b->next;
+  gh_mutex_unlock(&work.lock);
+  if (b) b->n = 0;
+  return b;
+}
+
+static void put_empty(gh_workbuf *b) {
+  gh_mutex_lock(&work.lock);
+  b->next = work.empty;
+  work.empty = b;
+  gh_mutex_unlock(&work.lock);
+}
+
+static void put_full(gh_workbuf *b) {
+  gh_mutex_lock(&work.lock);
+  b->next = work.full;
+  work.full = b;
+  gh_atomic_store_release(&work.xnfull, work.xnfull + 1);
+  gh_mutex_unlock(&work.lock);
+}
+
+static gh_workbuf *take_full(void) {
+  gh_mutex_lock(&work.lock);
+  gh_workbuf *b = work.full;
+  if (b) {
+    work.full = b->next;
+    gh_atomic_store_release(&work.xnfull, work.xnfull - 1);
+  }
+  gh_mutex_unlock(&work.lock);
+  return b;
+}
+
+/* Pushes a range to scan; on no buffer, records the overflow (the range's
+ * object is marked, so the rescan finds it). */
+static void push(gh_marker *m, uintptr_t lo, uintptr_t hi) {
+  if (gh_unlikely(!m->cur || m->cur->n == WB_ENTRIES)) {
+    if (m->cur) put_full(m->cur);
+    m->cur = get_empty();
+    if (!m->cur) {
+      gh_atomic_store_relaxed(&work.xoverflow, 1);
+      return;
+    }
+  }
+  m->cur->e[m->cur->n++] = (gh_range){lo, hi};
+}
+
+/* Another worker waits and nothing is shared: give it half of our stack. */
+static void maybe_share(gh_marker *m) {
+  if (!gh_atomic_load_relaxed(&work.xnwait) || gh_atomic_load_relaxed(&work.xnfull) || !m->cur || m->cur->n < 8)
+    return;
+  gh_workbuf *b = get_empty();
+  if (!b) return;
+  uint64_t half = m->cur->n / 2;
+  m->cur->n -= half;
+  __builtin_memcpy(b->e, m->cur->e + m->cur->n, half * sizeof(gh_range));
+  b->n = half;
+  put_full(b);
+}
+
+/* A full buffer from another worker, or NULL when every worker waits with
+ * nothing left: the mark is over (Go: getfull). */
+static gh_workbuf *get_full_or_done(void) {
+  __atomic_add_fetch(&work.xnwait, 1, __ATOMIC_SEQ_CST);
+  for (uint32_t spins = 0;; spins++) {
+    if (__atomic_load_n(&work.xnfull, __ATOMIC_SEQ_CST)) {
+      __atomic_sub_fetch(&work.xnwait, 1, __ATOMIC_SEQ_CST);
+      gh_workbuf *b = take_full();
+      if (b) return b;
+      __atomic_add_fetch(&work.xnwait, 1, __ATOMIC_SEQ_CST);
+      continue;
+    }
+    if (__atomic_load_n(&work.xnwait, __ATOMIC_SEQ_CST) == work.nworkers) return NULL;
+    if (spins > 64) gh_os_yield();
+  }
+}
+
+/* ---- marking ------------------------------------------------------------------------- */
+
+/* Go: mbitmap.go:findObject + greyobject. Marks the object v points into, if
+ * any, and queues it for scanning. */
+static inline void mark_word(gh_marker *m, uintptr_t v) {
+  gh_heaparena *a = gh_heap.arenas_l1[v >> GH_ARENA_SHIFT];
+  if (!a) return;
+  gh_mspan *s = a->spans[(v >> GH_PAGE_SHIFT) & (GH_PAGES_PER_ARENA - 1)];
+  if (!s || !gh_spanclass_collected(s->spanclass) || v >= s->limit) return;
+  bool large = gh_spanclass_is_large(s->spanclass);
+  uint32_t i = large ? 0 : gh_mspan_obj_index(s, v);
+  uint64_t bit = 1ull << (i % 64);
+  if (i >= s->freeindex && !(s->alloc_bits[i / 64] & bit)) return; /* a free slot */
+  uint64_t *w = &s->gcmark_bits[i / 64];
+  if ((gh_atomic_load_relaxed(w) & bit) || (__atomic_fetch_or(w, bit, __ATOMIC_RELAXED) & bit)) return;
+  m->marked_bytes += s->elemsize;
+  if (gh_spanclass_noscan(s->spanclass)) return;
+  uintptr_t start = s->start_addr + (uintptr_t)i * s->elemsize;
+  push(m, start, large ? s->limit : start + s->elemsize);
+}
+
+/* Scans [lo, hi) word by word (Go: scanblock, conservatively). */
+static void scan_block(gh_marker *m, uintptr_t lo, uintptr_t hi) {
+  uintptr_t hlo = work.heap_lo, hspan = work.heap_hi - work.heap_lo;
+  lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+  m->scanned_bytes += hi > lo ? hi - lo : 0;
+  for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi; p += sizeof(uintptr_t)) {
+    uintptr_t v = *(const volatile uintptr_t *)p;
+    if (v - hlo < hspan) mark_word(m, v);
+  }
+}
+
+static void scan_cb(uintptr_t lo, uintptr_t hi, void *ctx) { scan_block(ctx, lo, hi); }
+
+/* An object (or piece of one) from the mark stack. */
+static void scan_object(gh_marker *m, gh_range r) {
+  if (r.hi - r.lo > OBLET_BYTES) { /* the rest goes back on the stack for anyone */
+    push(m, r.lo + OBLET_BYTES, r.hi);
+    r.hi = r.lo + OBLET_BYTES;
+  }
+  scan_block(m, r.lo, r.hi);
+}
+
+static void drain(gh_marker *m) {
+  for (uint32_t k = 0;;) {
+    while (m->cur && m->cur->n) {
+      gh_range r = m->cur->e[--m->cur->n];
+      scan_object(m, r);
+      if (k++ % 32 == 0) maybe_share(m);
+    }
+    gh_workbuf *b = get_full_or_done();
+    if (!b) return;
+    if (m->cur) put_empty(m->cur);
+    m->cur = b;
+  }
+}
+
+/* ---- root jobs ------------------------------------------------------------------------ */
+
+static bool slot_allocated(const gh_mspan *s, uint32_t i) {
+  return i < s->freeindex || (s->alloc_bits[i / 64] >> (i % 64) & 1);
+}
+
+/* A manual span's objects are roots: scan each allocated one. */
+static void scan_manual_span(gh_marker *m, gh_mspan *s) {
+  if (gh_spanclass_is_large(s->spanclass)) {
+    m->manual_bytes += s->elemsize;
+    if (work.scan_manual) scan_block(m, s->start_addr, s->limit);
+    return;
+  }
+  m->manual_bytes += (uint64_t)s->alloc_count * s->elemsize;
+  if (!work.scan_manual) return;
+  for (uint32_t i = 0; i < s->nelems; i++) {
+    if (!slot_allocated(s, i)) continue;
+    uintptr_t start = s->start_addr + (uintptr_t)i * s->elemsize;
+    scan_block(m, start, start + s->elemsize);
+  }
+}
+
+/* Calls fn for every in-use span starting in pages [first, first+n) of arena a. */
+static void each_span_in(gh_heaparena *a, uint32_t first, uint32_t n, void (*fn)(gh_mspan *s, void *ctx), void *ctx) {
+  for (uint32_t pg = first; pg < first + n && pg < GH_PAGES_PER_ARENA; pg++) {
+    gh_mspan *s = a->spans[pg];
+    if (s && s->start_addr == a->base + ((uintptr_t)pg << GH_PAGE_SHIFT)) fn(s, ctx);
+  }
+}
+
+static void span_root(gh_mspan *s, void *ctx) {
+  gh_marker *m = ctx;
+  if (!gh_spanclass_collected(s->spanclass)) scan_manual_span(m, s);
+  if (s->specials) gh_special_scan_roots(s, scan_cb, m);
+}
+
+static void run_job(gh_marker *m, uint32_t j) {
+  if (j < work.nsegs) {
+    scan_block(m, work.segs[j].lo, work.segs[j].hi);
+    return;
+  }
+  j -= work.nsegs;
+  if (j < work.nthreads) {
+    gh_thread_root *t = &work.threads[j];
+    scan_block(m, t->lo, t->hi);
+    scan_block(m, (uintptr_t)t->regs, (uintptr_t)(t->regs + 32));
+    if (t->tiny) mark_word(m, t->tiny);
+    return;
+  }
+  j -= work.nthreads;
+  if (j < work.nspanjobs) {
+    uint32_t per = GH_PAGES_PER_ARENA / SPAN_JOB_PAGES;
+    each_span_in(gh_heap.all_arenas[j / per], (j % per) * SPAN_JOB_PAGES, SPAN_JOB_PAGES, span_root, m);
+    return;
+  }
+  for (uint32_t i = 0; i < nroots; i++) scan_block(m, roots[i].lo, roots[i].hi);
+  gh_finq_scan_roots(scan_cb, m);
+}
+
+/* ---- workers ---------------------------------------------------------------------------- */
+
+static uint32_t xphase;          /* futex: bumped to start a mark */
+static uint32_t xworkers_done;   /* futex: workers that finished this mark */
+static uint32_t workers_running; /* threads started (gc lock) */
+
+static void mark_as_worker(gh_marker *m) {
+  uint64_t t0 = gh_os_thread_cputime_ns();
+  m->marked_bytes = m->manual_bytes = m->scanned_bytes = 0;
+  for (;;) {
+    uint32_t j = __atomic_fetch_add(&work.xnext_job, 1, __ATOMIC_RELAXED);
+    if (j >= work.njobs) break;
+    run_job(m, j);
+  }
+  drain(m);
+  m->cpu_ns = gh_os_thread_cputime_ns() - t0;
+}
+
+static void *worker_main(void *arg) {
+  uint32_t idx = (uint32_t)(uintptr_t)arg, seen = 0;
+  for (;;) {
+    uint32_t ph;
+    while ((ph = gh_atomic_load_acquire(&xphase)) == seen) gh_os_futex_wait(&xphase, ph);
+    seen = ph;
+    if (idx >= work.nworkers) continue;
+    mark_as_worker(&markers[idx]);
+    __atomic_add_fetch(&xworkers_done, 1, __ATOMIC_SEQ_CST);
+    gh_os_futex_wake_all(&xworkers_done);
+  }
+  return NULL;
+}
+
+static uint32_t wanted_workers(void) {
+  int64_t n = gh_option_get(GH_OPT_GC_WORKERS);
+  if (n <= 0) n = gh_os_ncpu();
+  return n > MAX_WORKERS ? MAX_WORKERS : (uint32_t)n;
+}
+
+/* Before the world stops (thread creation may take locks a stopped thread holds). */
+static void start_workers(void) {
+  uint32_t want = wanted_workers();
+  while (workers_running + 1 < want) {
+    if (gh_os_thread_start(worker_main, (void *)(uintptr_t)(workers_running + 1)) != 0) break;
+    workers_running++;
+  }
+}
+
+void gh_gc_mark_fork_child(void) {
+  workers_running = 0;
+  gh_atomic_store_relaxed(&xphase, 0);
+  gh_mutex_reinit(&work.lock);
+  gh_mutex_reinit(&roots_lock);
+}
+
+/* ---- preparing the roots (gc lock held) ------------------------------------------------------ */
+
+static void add_segment(uintptr_t lo, uintptr_t hi, void *arg) {
+  (void)arg;
+  if (work.nsegs == work.segs_cap) {
+    uint32_t cap = work.segs_cap ? work.segs_cap * 2 : 256;
+    gh_range *n = gh_os_alloc_metadata(cap * sizeof *n);
+    if (!n) return; /* reported by the caller's count: the mark goes on without it */
+    if (work.segs) {
+      __builtin_memcpy(n, work.segs, work.nsegs * sizeof *n);
+      gh_os_release(work.segs, work.segs_cap * sizeof *work.segs);
+    }
+    work.segs = n;
+    work.segs_cap = cap;
+  }
+  work.segs[work.nsegs++] = (gh_range){lo, hi};
+}
+
+/* World running, gc lock held: the data segments of everything loaded now,
+ * and the mark workers. */
+void gh_gc_prepare_mark(void) {
+  work.nsegs = 0;
+  gh_os_each_data_segment(add_segment, NULL);
+  start_workers();
+}
+
+static void add_thread(gh_mcache *c, void *self_sp) {
+  if (work.nthreads == work.threads_cap) {
+    uint32_t cap = work.threads_cap ? work.threads_cap * 2 : 64;
+    gh_thread_root *n = gh_os_alloc_metadata(cap * sizeof *n);
+    if (!n) gh_throw("collector: out of memory for the thread table");
+    if (work.threads) {
+      __builtin_memcpy(n, work.threads, work.nthreads * sizeof *n);
+      gh_os_release(work.threads, work.threads_cap * sizeof *work.threads);
+    }
+    work.threads = n;
+    work.threads_cap = cap;
+  }
+  uintptr_t sp = c == gh_tls_mcache ? (uintptr_t)self_sp : c->stop_sp;
+  if (!c->stack_hi || sp >= c->stack_hi) c->stack_hi = gh_os_stack_top(sp);
+  gh_thread_root *t = &work.threads[work.nthreads++];
+  t->lo = sp;
+  t->hi = c->stack_hi > sp ? c->stack_hi : sp;
+  t->regs = c->stop_regs;
+  t->tiny = c->tiny;
+  work.stack_bytes += t->hi - t->lo;
+}
+
+static void add_thread_cb(gh_mcache *c, void *arg) { add_thread(c, arg); }
+
+static GH_NOINLINE uintptr_t current_sp(void) {
+  volatile uintptr_t here = 0;
+  return (uintptr_t)&here;
+}
+
+static void setup_jobs(void) {
+  __builtin_unwind_init(); /* the collector's own callee-saved registers go to its stack */
+  uintptr_t sp = current_sp();
+  gh_tls_mcache->stop_sp = sp;
+  work.nthreads = 0;
+  work.stack_bytes = 0;
+  gh_world_each_thread(add_thread_cb, (void *)sp);
+  work.global_bytes = 0;
+  for (uint32_t i = 0; i < work.nsegs; i++) work.global_bytes += work.segs[i].hi - work.segs[i].lo;
+  work.nspanjobs = gh_heap.narenas * (GH_PAGES_PER_ARENA / SPAN_JOB_PAGES);
+  work.njobs = work.nsegs + work.nthreads + work.nspanjobs + 1;
+  work.xnext_job = 0;
+  work.heap_lo = gh_heap.narenas ? gh_heap.all_arenas[0]->base : 0;
+  work.heap_hi = gh_heap.narenas ? gh_heap.all_arenas[gh_heap.narenas - 1]->base + GH_ARENA_SIZE : 0;
+  work.scan_manual = gh_option_get(GH_OPT_SCAN_MANUAL) != 0;
+}
+
+/* ---- the mark, start to end (world stopped) --------------------------------------------------- */
+
+static void run_workers(uint32_t n) {
+  work.nworkers = n;
+  work.xnwait = 0;
+  gh_atomic_store_release(&xworkers_done, 0);
+  __atomic_add_fetch(&xphase, 1, __ATOMIC_SEQ_CST);
+  if (n > 1) gh_os_futex_wake_all(&xphase);
+  mark_as_worker(&markers[0]);
+  uint32_t done;
+  while ((done = __atomic_load_n(&xworkers_done, __ATOMIC_SEQ_CST)) < n - 1) gh_os_futex_wait(&xworkers_done, done);
+}
+
+static void rescan_span(gh_mspan *s, void *ctx) {
+  if (!gh_spanclass_collected(s->spanclass) || gh_spanclass_noscan(s->spanclass)) return;
+  for (uint32_t i = 0; i < s->nelems; i++) {
+    if (!(s->gcmark_bits[i / 64] >> (i % 64) & 1)) continue;
+    uintptr_t start = s->start_addr + (uintptr_t)i * s->elemsize;
+    scan_block(ctx, start, gh_spanclass_is_large(s->spanclass) ? s->limit : start + s->elemsize);
+  }
+}
+
+/* After an overflow: rescan every marked object until nothing overflows. */
+static void recover_overflow(void) {
+  while (gh_atomic_load_relaxed(&work.xoverflow)) {
+    gh_atomic_store_relaxed(&work.xoverflow, 0);
+    work.nworkers = 1;
+    work.xnwait = 0;
+    for (uint32_t a = 0; a < gh_heap.narenas; a++) {
+      each_span_in(gh_heap.all_arenas[a], 0, GH_PAGES_PER_ARENA, rescan_span, &markers[0]);
+      drain(&markers[0]);
+    }
+  }
+}
+
+static bool is_marked(gh_mspan *s, uintptr_t p) {
+  uint32_t i = gh_spanclass_is_large(s->spanclass) ? 0 : gh_mspan_obj_index(s, p);
+  return s->gcmark_bits[i / 64] >> (i % 64) & 1;
+}
+
+static uint64_t mark_object(gh_mspan *s, uintptr_t p) {
+  uint32_t i = gh_spanclass_is_large(s->spanclass) ? 0 : gh_mspan_obj_index(s, p);
+  if (s->gcmark_bits[i / 64] >> (i % 64) & 1) return 0;
+  s->gcmark_bits[i / 64] |= 1ull << (i % 64);
+  return s->elemsize;
+}
+
+static void queue_finalizers(gh_mspan *s, void *ctx) {
+  if (s->specials) *(uint64_t *)ctx += gh_special_queue_unreachable(s, is_marked, mark_object);
+}
+
+void gh_gc_mark(gh_mark_result *out) {
+  setup_jobs();
+  uint32_t n = wanted_workers();
+  if (n > workers_running + 1) n = workers_running + 1;
+  work.xoverflow = 0;
+  run_workers(n);
+  recover_overflow();
+  uint64_t kept = 0;
+  for (uint32_t a = 0; a < gh_heap.narenas; a++)
+    each_span_in(gh_heap.all_arenas[a], 0, GH_PAGES_PER_ARENA, queue_finalizers, &kept);
+  *out = (gh_mark_result){.workers = n, .marked_bytes = kept, .stack_bytes = work.stack_bytes,
+                          .global_bytes = work.global_bytes};
+  for (uint32_t i = 0; i < n; i++) {
+    out->marked_bytes += markers[i].marked_bytes;
+    out->manual_bytes += markers[i].manual_bytes;
+    out->cpu_ns += markers[i].cpu_ns;
+  }
+}
