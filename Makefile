@@ -36,8 +36,8 @@ $(B)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIBFLAGS) -c $< -o $@
 
-$(SO): $(OBJS)
-	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,-z,nodelete -o $@ $(OBJS) -lpthread
+$(SO): $(OBJS) src/libgoheap.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,-z,nodelete -Wl,--version-script=src/libgoheap.map -o $@ $(OBJS) -lpthread
 $(B)/$(SONAME): $(SO)
 	ln -sf $(notdir $(SO)) $@
 $(B)/libgoheap.so: $(SO)

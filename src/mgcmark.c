@@ -441,10 +441,8 @@ static void add_thread(gh_mcache *c, void *self_sp) {
 
 static void add_thread_cb(gh_mcache *c, void *arg) { add_thread(c, arg); }
 
-static GH_NOINLINE uintptr_t current_sp(void) {
-  volatile uintptr_t here = 0;
-  return (uintptr_t)&here;
-}
+/* Below the caller's frame, spilled registers included. */
+static GH_NOINLINE uintptr_t current_sp(void) { return (uintptr_t)__builtin_frame_address(0); }
 
 static void setup_jobs(void) {
   __builtin_unwind_init(); /* the collector's own callee-saved registers go to its stack */

@@ -105,7 +105,9 @@ void gh_world_sum_local_stats(gh_class_stats *sum) {
 
 /* ---- stopping the world ---------------------------------------------------- */
 
-extern char __start_gh_fast[], __stop_gh_fast[]; /* the fast paths (malloc.c) */
+/* The fast paths (malloc.c), bounds made by the linker; not exported. */
+extern char __start_gh_fast[] __attribute__((visibility("hidden")));
+extern char __stop_gh_fast[] __attribute__((visibility("hidden")));
 
 static bool in_fast_path(uintptr_t pc) {
   return pc >= (uintptr_t)__start_gh_fast && pc < (uintptr_t)__stop_gh_fast;
