@@ -89,6 +89,10 @@ static void *fail_enomem(void) {
 
 /* ---- small objects: the fast path ----------------------------------------------- */
 
+/* Rule for the collector (world.c): the fast paths below change an mcache's
+ * span without gh_enter, so they may only run inlined into a GH_FAST function
+ * (whose pc the stop signal recognises) or between gh_enter and gh_leave. */
+
 /*
  * Go: malloc.go:nextFreeFast. A free slot from the span's alloc cache, or NULL
  * when the cache is empty, the span is full, or the next slot starts a new
@@ -206,12 +210,15 @@ GH_FAST void *gh_calloc(size_t n, size_t size) {
 /* Go: mallocgc's tiny allocator, slow half: a fresh 16-byte block; it becomes
  * the mcache's tiny block if it has more room left than the current one. */
 static GH_NOINLINE void *tiny_alloc_slow(size_t size) {
+  gh_mcache *c = gh_enter_mcache(); /* small_alloc's fast path, outside gh_fast */
+  if (!c) return fail_enomem();
   void *p = small_alloc(gh_make_spanclass(TINY_CLASS, GH_KIND_NOSCAN), TINY_SIZE);
-  gh_mcache *c = gh_tls_mcache;
-  if (p && c && (size < c->tinyoffset || c->tiny == 0)) {
+  if (p && (size < c->tinyoffset || c->tiny == 0)) {
     c->tiny = (uintptr_t)p;
     c->tinyoffset = size;
   }
+  gh_leave(c);
+  gh_gc_maybe_start();
   return p;
 }
 
@@ -526,7 +533,7 @@ void *gh_realloc(void *ptr, size_t size) {
   void *r = realloc_here(ptr, size, &moved, &kind, &old);
   gh_leave(c);
   if (!moved) return r;
-  void *q = kind == GH_KIND_MANUAL ? gh_malloc(size) : collected_alloc(size, kind);
+  void *q = kind == GH_KIND_MANUAL ? gh_malloc(size) : kind == GH_KIND_SCAN ? gh_alloc(size) : gh_alloc_noscan(size);
   if (!q) return NULL;
   memcpy(q, ptr, old < size ? old : size);
   gh_free(ptr);

@@ -207,9 +207,17 @@ static void start_sweeper(void) {
   if (gh_os_thread_start(sweeper_main, NULL) == 0) gc.sweeper_up = 1;
 }
 
-static void gc_cycle(bool forced) {
+/* Below the caller's frame, so below the registers its prologue saved. */
+static GH_NOINLINE uintptr_t frame_below(void) { return (uintptr_t)__builtin_frame_address(0); }
+
+/* The collecting thread is a root like the others: its callee-saved
+ * registers are spilled into this frame, which lives until the mark is
+ * over, and its stack is scanned from below it (mgcmark.c:setup_jobs). */
+static GH_NOINLINE void gc_cycle(bool forced) {
+  __builtin_unwind_init();
   if (gh_register_thread() != 0) return;
   gh_mutex_lock(&gc_lock);
+  gh_tls_mcache->stop_sp = frame_below(); /* after any park while waiting for the lock */
   if (!forced && gh_atomic_load_relaxed(&gh_heap_live) < gh_atomic_load_relaxed(&gc.xtrigger)) {
     gh_mutex_unlock(&gc_lock); /* another thread collected meanwhile */
     return;

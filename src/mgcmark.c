@@ -441,13 +441,8 @@ static void add_thread(gh_mcache *c, void *self_sp) {
 
 static void add_thread_cb(gh_mcache *c, void *arg) { add_thread(c, arg); }
 
-/* Below the caller's frame, spilled registers included. */
-static GH_NOINLINE uintptr_t current_sp(void) { return (uintptr_t)__builtin_frame_address(0); }
-
 static void setup_jobs(void) {
-  __builtin_unwind_init(); /* the collector's own callee-saved registers go to its stack */
-  uintptr_t sp = current_sp();
-  gh_tls_mcache->stop_sp = sp;
+  uintptr_t sp = gh_tls_mcache->stop_sp; /* the collector's own: set by mgc.c:gc_cycle */
   work.nthreads = 0;
   work.stack_bytes = 0;
   gh_world_each_thread(add_thread_cb, (void *)sp);
@@ -523,7 +518,7 @@ void gh_gc_mark(gh_mark_result *out) {
   for (uint32_t a = 0; a < gh_heap.narenas; a++)
     each_span_in(gh_heap.all_arenas[a], 0, GH_PAGES_PER_ARENA, queue_finalizers, &kept);
   *out = (gh_mark_result){.workers = n, .marked_bytes = kept, .stack_bytes = work.stack_bytes,
-                          .global_bytes = work.global_bytes};
+                          .global_bytes = work.global_bytes, .forced = out->forced};
   for (uint32_t i = 0; i < n; i++) {
     out->marked_bytes += markers[i].marked_bytes;
     out->manual_bytes += markers[i].manual_bytes;

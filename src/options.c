@@ -79,6 +79,30 @@ static bool parse_size(const char *s, int64_t *out) {
   return true;
 }
 
+/* Go's GOMEMLIMIT: digits, then nothing, "B", or an IEC unit (KiB ... TiB). */
+static bool parse_iec(const char *s, int64_t *out) {
+  const char *digits_end = s;
+  while (*digits_end >= '0' && *digits_end <= '9') digits_end++;
+  if (digits_end == s) return false;
+  static const char *const units[] = {"", "B", "KiB", "MiB", "GiB", "TiB"};
+  for (int u = 0; u < 6; u++) {
+    const char *a = digits_end, *b = units[u];
+    while (*a && *a == *b) a++, b++;
+    if (*a || *b) continue;
+    char num[24];
+    size_t n = (size_t)(digits_end - s);
+    if (n >= sizeof num) return false;
+    __builtin_memcpy(num, s, n);
+    num[n] = 0;
+    if (!parse_size(num, out)) return false;
+    int shift = u <= 1 ? 0 : 10 * (u - 1);
+    if (*out > INT64_MAX >> shift) return false;
+    *out <<= shift;
+    return true;
+  }
+  return false;
+}
+
 static bool parse(const gh_option_desc *o, const char *s, int64_t *out) {
   switch (o->kind) {
   case KIND_BOOL:
@@ -98,9 +122,9 @@ static bool parse(const gh_option_desc *o, const char *s, int64_t *out) {
     if (str_eq(s, "off")) *out = -1;
     else return parse_size(s, out) && *out <= 1000000;
     return true;
-  case KIND_LIMIT:
+  case KIND_LIMIT: /* Go's GOMEMLIMIT syntax: a number with B, KiB, MiB, GiB or TiB */
     if (str_eq(s, "off")) *out = INT64_MAX;
-    else return parse_size(s, out);
+    else return parse_iec(s, out);
     return true;
   case KIND_DEBUG: /* name=value; only gctrace is known */
     if (str_eq(s, "gctrace=1")) *out = 1;

@@ -38,7 +38,7 @@ run_one() { # name, command...
 }
 
 for bin in build/tests/*; do
-  [ -x "$bin" ] && run_one "$(basename "$bin")" "$bin"
+  [ -f "$bin" ] && [ -x "$bin" ] && run_one "$(basename "$bin")" "$bin"
 done
 for suite in tests/suites/*.sh; do
   [ -f "$suite" ] && run_one "$(basename "$suite" .sh)" bash "$suite"
