@@ -183,10 +183,12 @@ static GH_NOINLINE void *large_alloc(size_t size, uintptr_t align_pages, bool ze
   gh_atomic_store_release(&s->xstate, GH_SPAN_IN_USE);
   if (kind != GH_KIND_MANUAL) gh_mcentral_add_large(&gh_central[sc], s); /* visible to the sweeper */
   bool needzero = s->needzero;
+  void *p = (void *)s->start_addr; /* kept across a collection below: the only pointer to it */
+  size_t clear = kind != GH_KIND_MANUAL ? s->elemsize : size;
   gh_leave(c);
-  if (zero && needzero) memset((void *)s->start_addr, 0, kind != GH_KIND_MANUAL ? s->elemsize : size);
+  if (zero && needzero) memset(p, 0, clear);
   if (kind != GH_KIND_MANUAL) gh_gc_maybe_start();
-  return (void *)s->start_addr;
+  return p;
 }
 
 /* ---- the malloc family ---------------------------------------------------------- */
