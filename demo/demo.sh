@@ -88,3 +88,22 @@ EOF
 else
   echo "    skipped: sqlite3 is not installed (sudo apt-get install -y sqlite3)"
 fi
+
+echo
+echo "[3] the collector: binary-trees (depth 18) allocating with gh_alloc and never freeing"
+echo "    (demo/binary-trees.c); GOHEAP_DEBUG=gctrace=1 prints one line per collection, Go's format"
+if ${CC:-cc} -std=gnu11 -O2 -I"$ROOT/include" "$ROOT/demo/binary-trees.c" "$ROOT/build/libgoheap.a" -lpthread -ldl -o "$TMP/binary-trees"; then
+  t0=$(now)
+  GOHEAP_DEBUG=gctrace=1 "$TMP/binary-trees" 18 >"$TMP/bt.out" 2>"$TMP/bt.err"
+  r=$?
+  t1=$(now)
+  sed 's/^/    /' "$TMP/bt.out"
+  n=$(grep -c '^gc ' "$TMP/bt.err")
+  echo "    gctrace: $n lines; the first three and the last:"
+  grep '^gc ' "$TMP/bt.err" | head -3 | sed 's/^/      /'
+  grep '^gc ' "$TMP/bt.err" | tail -1 | sed 's/^/      /'
+  grep -v '^gc ' "$TMP/bt.err" | sed 's/^/    /'
+  printf '    %s, exit %d\n' "$(secs "$t0" "$t1")" "$r"
+else
+  echo "    could not build demo/binary-trees.c"
+fi
