@@ -111,11 +111,14 @@ static GH_ALWAYS_INLINE void *next_free_fast(gh_mspan *s) {
   return (void *)(s->start_addr + (uintptr_t)result * s->elemsize);
 }
 
-/* Bytes of a new object of span class sc that must be zeroed: the request
- * (calloc) for manual objects, the whole slot for collected ones (the
- * collector scans whole slots). */
-static GH_ALWAYS_INLINE size_t zero_size(gh_spanclass sc, size_t request) {
-  return gh_spanclass_collected(sc) ? gh_class_size(gh_spanclass_sizeclass(sc)) : request;
+/* Zeroes a new object: inline stores for the small, whole-word slots of
+ * collected objects (Go: memclrNoHeapPointers), memset otherwise. */
+static GH_ALWAYS_INLINE void clear(void *p, size_t n) {
+  if (n <= 64 && (n & 7) == 0) {
+    for (size_t i = 0; i < n / 8; i++) ((volatile uint64_t *)p)[i] = 0;
+    return;
+  }
+  memset(p, 0, n);
 }
 
 /* Go: malloc.go:(*mcache).nextFree. Slow path: advance in the span, or refill. */
@@ -149,7 +152,7 @@ static GH_ALWAYS_INLINE void *small_alloc(gh_spanclass sc, size_t zero_bytes) {
     gh_mspan *s = c->alloc[sc];
     void *p = next_free_fast(s);
     if (gh_likely(p != NULL)) {
-      if (zero_bytes && s->needzero) memset(p, 0, zero_bytes);
+      if (zero_bytes && s->needzero) clear(p, zero_bytes);
       return p;
     }
   }
@@ -244,9 +247,9 @@ static GH_ALWAYS_INLINE void *tiny_alloc(size_t size) {
 static GH_ALWAYS_INLINE void *collected_alloc(size_t size, uint32_t kind) {
   if (gh_unlikely(size == 0)) size = 1; /* every object has an address of its own */
   if (kind == GH_KIND_NOSCAN && size < TINY_SIZE) return tiny_alloc(size);
-  if (gh_likely(size <= GH_MAX_SMALL_SIZE)) {
-    gh_spanclass sc = gh_make_spanclass(gh_size_to_class(size), kind);
-    return small_alloc(sc, zero_size(sc, size));
+  if (gh_likely(size <= GH_MAX_SMALL_SIZE)) { /* zeroed whole: the collector scans whole slots */
+    uint32_t c = gh_size_to_class(size);
+    return small_alloc(gh_make_spanclass(c, kind), gh_class_size(c));
   }
   return large_alloc(size, 0, true, kind);
 }

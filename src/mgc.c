@@ -97,10 +97,11 @@ void gh_gc_set_goal(void) {
 
 /* ---- the background sweeper (Go: mgcsweep.go:bgsweep) --------------------------------- */
 
-/* Sweeps every collected span left unswept; with `yield`, politely. */
-static void sweep_all(bool yield) {
+/* Sweeps every collected span left unswept (and, with `manual`, every manual
+ * span explicit frees queued); with `yield`, politely. */
+static void sweep_all(bool yield, bool manual) {
   for (uint32_t sc = 0; sc < GH_NUM_SPAN_CLASSES; sc++) {
-    if (!gh_spanclass_collected((gh_spanclass)sc)) continue;
+    if (!manual && !gh_spanclass_collected((gh_spanclass)sc)) continue;
     for (uint32_t n = 1;; n++) {
       gh_mcache *c = gh_enter();
       bool any = gh_mcentral_sweep_one(&gh_central[sc]);
@@ -117,14 +118,14 @@ static void *sweeper_main(void *arg) {
   if (gh_register_thread() != 0) return NULL;
   for (;;) {
     uint32_t seq = gh_atomic_load_acquire(&gc.xsweep_seq);
-    sweep_all(true);
+    sweep_all(true, false);
     gh_os_futex_wait(&gc.xsweep_seq, seq);
   }
   return NULL;
 }
 
 void gh_gc_finish_sweep(void) {
-  if (gh_atomic_load_relaxed(&gc.num_gc)) sweep_all(false);
+  if (gh_atomic_load_relaxed(&gc.num_gc)) sweep_all(false, false);
 }
 
 /* ---- gctrace (Go: mgc.go:gcMarkTermination's printout) -------------------------------- */
@@ -177,7 +178,7 @@ static bool stopped_cycle(cycle_times *t, gh_mark_result *r) {
   if (!gh_world_stop()) return false;
   t->stopped = gh_os_nanotime();
   gh_world_each_thread(flush_cache, NULL);
-  sweep_all(false);
+  sweep_all(false, true); /* freed malloc'd blocks must not be scanned as roots */
   gh_gc_mark(r);
   t->marked = gh_os_nanotime();
   gc.heap_marked = r->marked_bytes + r->manual_bytes;
@@ -255,7 +256,7 @@ void gh_gc_maybe_start(void) {
 void gh_collect(void) {
   gh_ensure_init();
   gc_cycle(true);
-  sweep_all(false); /* Go: runtime.GC sweeps everything before returning */
+  sweep_all(false, false); /* Go: runtime.GC sweeps everything before returning */
 }
 
 int gh_set_gc_percent(int percent) {

@@ -177,17 +177,20 @@ static gh_workbuf *take_full(void) {
   return b;
 }
 
+/* Publishes the full buffer and takes an empty one; false on none. */
+static GH_NOINLINE bool push_slow(gh_marker *m) {
+  if (m->cur) put_full(m->cur);
+  m->cur = get_empty();
+  if (m->cur) return true;
+  gh_atomic_store_relaxed(&work.xoverflow, 1);
+  return false;
+}
+
 /* Pushes a range to scan; on no buffer, records the overflow (the range's
  * object is marked, so the rescan finds it). */
-static void push(gh_marker *m, uintptr_t lo, uintptr_t hi) {
-  if (gh_unlikely(!m->cur || m->cur->n == WB_ENTRIES)) {
-    if (m->cur) put_full(m->cur);
-    m->cur = get_empty();
-    if (!m->cur) {
-      gh_atomic_store_relaxed(&work.xoverflow, 1);
-      return;
-    }
-  }
+static inline void push(gh_marker *m, uintptr_t lo, uintptr_t hi) {
+  if (gh_unlikely(!m->cur || m->cur->n == WB_ENTRIES) && !push_slow(m)) return;
+  __builtin_prefetch((const void *)lo); /* it is scanned soon: start the miss now */
   m->cur->e[m->cur->n++] = (gh_range){lo, hi};
 }
 
@@ -223,12 +226,21 @@ static gh_workbuf *get_full_or_done(void) {
 
 /* ---- marking ------------------------------------------------------------------------- */
 
+/* The span of v: the last one found if v is in it, else a lookup. */
+static inline gh_mspan *span_of_cached(uintptr_t v, gh_mspan **last) {
+  gh_mspan *s = *last;
+  if (s && v - s->start_addr < ((uintptr_t)s->npages << GH_PAGE_SHIFT)) return s;
+  gh_heaparena *a = gh_heap.arenas_l1[v >> GH_ARENA_SHIFT];
+  if (!a) return NULL;
+  s = a->spans[(v >> GH_PAGE_SHIFT) & (GH_PAGES_PER_ARENA - 1)];
+  if (s) *last = s;
+  return s;
+}
+
 /* Go: mbitmap.go:findObject + greyobject. Marks the object v points into, if
  * any, and queues it for scanning. */
-static inline void mark_word(gh_marker *m, uintptr_t v) {
-  gh_heaparena *a = gh_heap.arenas_l1[v >> GH_ARENA_SHIFT];
-  if (!a) return;
-  gh_mspan *s = a->spans[(v >> GH_PAGE_SHIFT) & (GH_PAGES_PER_ARENA - 1)];
+static inline void mark_word(gh_marker *m, uintptr_t v, gh_mspan **last) {
+  gh_mspan *s = span_of_cached(v, last);
   if (!s || !gh_spanclass_collected(s->spanclass) || v >= s->limit) return;
   bool large = gh_spanclass_is_large(s->spanclass);
   uint32_t i = large ? 0 : gh_mspan_obj_index(s, v);
@@ -245,11 +257,12 @@ static inline void mark_word(gh_marker *m, uintptr_t v) {
 /* Scans [lo, hi) word by word (Go: scanblock, conservatively). */
 static void scan_block(gh_marker *m, uintptr_t lo, uintptr_t hi) {
   uintptr_t hlo = work.heap_lo, hspan = work.heap_hi - work.heap_lo;
+  gh_mspan *last = NULL;
   lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
   m->scanned_bytes += hi > lo ? hi - lo : 0;
   for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi; p += sizeof(uintptr_t)) {
-    uintptr_t v = *(const volatile uintptr_t *)p;
-    if (v - hlo < hspan) mark_word(m, v);
+    uintptr_t v = *(const uintptr_t *)p;
+    if (v - hlo < hspan) mark_word(m, v, &last);
   }
 }
 
@@ -324,7 +337,8 @@ static void run_job(gh_marker *m, uint32_t j) {
     gh_thread_root *t = &work.threads[j];
     scan_block(m, t->lo, t->hi);
     scan_block(m, (uintptr_t)t->regs, (uintptr_t)(t->regs + 32));
-    if (t->tiny) mark_word(m, t->tiny);
+    gh_mspan *last = NULL;
+    if (t->tiny) mark_word(m, t->tiny, &last);
     return;
   }
   j -= work.nthreads;
