@@ -4,7 +4,10 @@
 #  - platform calls (mmap, madvise, mprotect, pthread_*, getenv) appear only in src/os/;
 #  - the checked-in size class table is what tools/mksizeclasses generates;
 #  - the library builds warning-free with -Wall -Wextra under gcc and clang;
-#  - the install target installs a usable library (pkg-config and CMake).
+#  - the install target installs a usable library (pkg-config and CMake);
+#  - the fast paths (section gh_fast, which the collector's stop signal treats
+#    as not a safe point) call nothing but slow paths that guard themselves
+#    with gh_enter, error reports, memset and errno.
 # Ends with "N passed, N failed".
 set -u
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -24,6 +27,17 @@ platform() { ! grep -n -E '\b(mmap|munmap|madvise|mprotect|getenv|pthread_[a-z_]
 check "platform calls only in src/os/" platform
 
 check "size class table matches its generator" make -s sizeclasses-check
+
+# Every call or jump from gh_fast to a symbol outside it (objdump names targets in the linked .so).
+fastcalls() {
+  local inside
+  inside=$(objdump -t "$ROOT/build/libgoheap.so" | awk '$4 == "gh_fast" {print $NF}' | sort -u | paste -sd'|')
+  objdump -d --section=gh_fast "$ROOT/build/libgoheap.so" | grep -oE '(call|jmp) +[0-9a-f]+ <[^>+]+' |
+    sed -E 's/.*<//' | sort -u | grep -v -E "^($inside)\$" |
+    grep -v -E '^(small_alloc_slow|tiny_alloc_slow|large_alloc|free_remote|free_unusual(\.[a-z0-9.]+)?|bad_unmapped|bad_pointer|gh_report_bad_pointer|memset@plt|__errno_location@plt)$'
+  test $? -eq 1
+}
+check "fast paths call only guarded slow paths" fastcalls
 
 warnfree() { # compiler
   for f in src/*.c src/os/*.c; do
