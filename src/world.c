@@ -128,6 +128,7 @@ static GH_NOINLINE void park(gh_mcache *c, uint32_t epoch, const void *ucontext)
   __builtin_unwind_init(); /* callee-saved registers onto this frame: park_here is below it */
   if (ucontext) gh_os_context_regs(ucontext, c->stop_regs, 32);
   park_here(c, epoch);
+  __asm__ __volatile__("" ::: "memory"); /* not a tail call: this frame, with the registers, stays */
 }
 
 static bool should_park(gh_mcache *c, uint32_t epoch) {
