@@ -355,6 +355,7 @@ void gh_mcentral_add_large(gh_mcentral *c, gh_mspan *s); /* a new large collecte
 bool gh_mcentral_free_large(gh_mspan *s);               /* false: not live (double free) */
 void gh_mcentral_requeue_pending(gh_mcentral *c); /* queue swept spans with remote frees pending */
 void gh_mcentral_check(gh_mcentral *c);
+void gh_mcentral_adopt_limbo(void); /* fork child: spans dead threads held in flight */
 
 /* ---- mcache.c ------------------------------------------------------------------- */
 gh_mcache *gh_mcache_get_slow(void); /* creates the thread's mcache */

@@ -400,3 +400,31 @@ void gh_mcentral_check(gh_mcentral *c) {
   if (n > c->nspans) gh_throw("mcentral: more spans on lists than in use");
   gh_mutex_unlock(&c->lock);
 }
+
+/* ---- fork ------------------------------------------------------------------------ */
+
+/* A collected span that a thread which did not survive fork() was sweeping or
+ * moving: on no list and in no mcache. Its mark bits are cleared (stale marks
+ * would make the next mark skip scanning its objects), its count is rebuilt,
+ * and it goes back on its list; a half-done sweep only leaves dead objects
+ * allocated until the next cycle. */
+static void adopt(gh_mspan *s) {
+  if (!gh_spanclass_collected(s->spanclass) || s->list || gh_atomic_load_relaxed(&s->xowner) ||
+      gh_atomic_load_relaxed(&s->xstate) != GH_SPAN_IN_USE)
+    return;
+  for (uint32_t w = 0; w < gh_span_bitmap_words(s); w++) s->gcmark_bits[w] = 0;
+  if (!gh_spanclass_is_large(s->spanclass)) gh_mspan_recount(s);
+  gh_mcentral *c = &gh_central[s->spanclass];
+  insert_locked(c, s);
+}
+
+/* In a fork child, after the other threads' caches were released. */
+void gh_mcentral_adopt_limbo(void) {
+  for (uint32_t a = 0; a < gh_heap.narenas; a++) {
+    gh_heaparena *ar = gh_heap.all_arenas[a];
+    for (uint32_t pg = 0; pg < GH_PAGES_PER_ARENA; pg++) {
+      gh_mspan *s = ar->spans[pg];
+      if (s && s->start_addr == ar->base + ((uintptr_t)pg << GH_PAGE_SHIFT)) adopt(s);
+    }
+  }
+}

@@ -256,6 +256,7 @@ static void fork_child(void) {
     gh_mcache_release_all(c);
     gh_world_unregister(c);
   }
+  gh_mcentral_adopt_limbo();
   if (gh_tls_mcache) gh_tls_mcache->thread_id = gh_os_thread_id();
 }
 
