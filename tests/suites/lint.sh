@@ -39,6 +39,11 @@ fastcalls() {
 }
 check "fast paths call only guarded slow paths" fastcalls
 
+# world.c:park spills the parked thread's callee-saved registers into its own
+# frame for the collector to scan; a tail call to park_here would pop them.
+parkframe() { objdump -d "$ROOT/build/obj/world.o" | awk '/<park>:/,/^$/' | grep -q -E 'call +[0-9a-f]+ <park_here>'; }
+check "park keeps its frame (no tail call to park_here)" parkframe
+
 warnfree() { # compiler
   for f in src/*.c src/os/*.c; do
     "$1" -std=gnu11 -O2 -fPIC -Wall -Wextra -Werror -Wno-unused-parameter -c "$f" -o "$tmp/x.o" || return 1
