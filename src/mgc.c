@@ -259,29 +259,31 @@ void gh_collect(void) {
   sweep_all(false, false); /* Go: runtime.GC sweeps everything before returning */
 }
 
+/* gc_lock first, then gh_enter: a thread waiting for a collection to end
+ * must be stoppable, and no collection starts while the lock is held. */
 int gh_set_gc_percent(int percent) {
   gh_ensure_init();
-  gh_mcache *c = gh_enter();
   gh_mutex_lock(&gc_lock);
+  gh_mcache *c = gh_enter();
   int old = (int)gc.xgc_percent;
   gh_atomic_store_relaxed(&gc.xgc_percent, percent < 0 ? -1 : percent);
   gh_gc_set_goal();
-  gh_mutex_unlock(&gc_lock);
   gh_leave(c);
+  gh_mutex_unlock(&gc_lock);
   return old;
 }
 
 int64_t gh_set_memory_limit(int64_t bytes) {
   gh_ensure_init();
-  gh_mcache *c = gh_enter();
   gh_mutex_lock(&gc_lock);
+  gh_mcache *c = gh_enter();
   int64_t old = gc.xmem_limit;
   if (bytes >= 0) {
     gh_atomic_store_relaxed(&gc.xmem_limit, bytes);
     gh_gc_set_goal();
   }
-  gh_mutex_unlock(&gc_lock);
   gh_leave(c);
+  gh_mutex_unlock(&gc_lock);
   return old;
 }
 

@@ -7,8 +7,8 @@
  *      most once (also after 10 more collections), on a thread other than
  *      the caller's, with the object's contents intact.
  *   B. What a finalizable object references stays alive until its finalizer
- *      has returned: 100 chains A(fin) -> B (scanned) -> C (noscan); A's
- *      finalizer checks A, B and C, sleeps 2 ms, and checks them again while
+ *      has returned: 300 chains A(fin) -> B (scanned) -> C (noscan); A's
+ *      finalizer checks A, B and C, sleeps 1 ms, and checks them again while
  *      the main thread collects and churns allocations of the same sizes
  *      (1 ms apart: a collection in a tight loop would keep the sleeping
  *      finalizer thread stopped most of the time).
@@ -32,6 +32,11 @@
  *   H. 100,000 finalizable 1 KiB objects dropped in rounds: all finalized,
  *      and then freed (heap_sys stays bounded).
  *   I. stats.finalizers_run equals the number of finalizer calls seen.
+ *   J. gh_free of a finalizable object (small and large) drops the
+ *      finalizer: it never runs, also not for a new object in the same slot.
+ *   K. A second gh_set_finalizer on an object replaces the first (bdwgc's
+ *      behaviour; Go panics): only the second runs.
+ *   L. Noscan and large objects are finalized like the others.
  */
 #define _GNU_SOURCE
 #include "gctest.h"
@@ -92,7 +97,7 @@ static void test_a(void) {
 }
 
 /* ---- B ---------------------------------------------------------------------- */
-enum { NB = 100, SZB_A = 64, SZB_B = 256, SZB_C = 1000 };
+enum { NB = 300, SZB_A = 64, SZB_B = 256, SZB_C = 1000 };
 static atomic_long fin_b, fin_b_bad;
 static int chain_ok(void **a, int i) {
   if (gh_base(a) != a || !gt_check((char *)a + 8, SZB_A - 8, 1000 + (uint64_t)i)) return 0;
@@ -105,7 +110,7 @@ static void fin_b_fn(void *obj, void *arg) {
   atomic_fetch_add(&all_calls, 1);
   int i = (int)(intptr_t)arg;
   int ok = chain_ok(obj, i);
-  gt_sleep_ms(2); /* the main thread collects meanwhile */
+  gt_sleep_ms(1); /* the main thread collects meanwhile */
   ok = ok && chain_ok(obj, i);
   if (!ok) atomic_fetch_add(&fin_b_bad, 1);
   atomic_fetch_add(&fin_b, 1);
@@ -152,6 +157,7 @@ static void fin_resurrect(void *obj, void *arg) {
   atomic_fetch_add(&fin_c, 1);
 }
 static void fin_c2_fn(void *obj, void *arg) {
+  (void)obj;
   atomic_fetch_add(&all_calls, 1);
   atomic_fetch_add(&calls_c2[(int)(intptr_t)arg], 1);
   atomic_fetch_add(&fin_c2, 1);
@@ -255,11 +261,13 @@ enum { NE = 30 };
 static atomic_long fin_pair, fin_self, fin_ea, fin_eb, fin_eb_early, fin_acyc;
 static atomic_int done_ea[NE];
 static void fin_ea_fn(void *obj, void *arg) {
+  (void)obj;
   atomic_fetch_add(&all_calls, 1);
   atomic_store(&done_ea[(int)(intptr_t)arg], 1);
   atomic_fetch_add(&fin_ea, 1);
 }
 static void fin_eb_fn(void *obj, void *arg) {
+  (void)obj;
   atomic_fetch_add(&all_calls, 1);
   if (!atomic_load(&done_ea[(int)(intptr_t)arg])) atomic_fetch_add(&fin_eb_early, 1);
   atomic_fetch_add(&fin_eb, 1);
@@ -342,6 +350,7 @@ enum { NG = 50 };
 static void *volatile made[NG];
 static atomic_long fin_g;
 static void fin_alloc(void *obj, void *arg) {
+  (void)obj;
   atomic_fetch_add(&all_calls, 1);
   int i = (int)(intptr_t)arg;
   void *p = gh_alloc(300);
@@ -393,6 +402,67 @@ static void test_h(void) {
   printf("H: %ld finalizers in %llu ms\n", atomic_load(&fin_h), (unsigned long long)(gt_now_ms() - t));
 }
 
+/* ---- J, K, L ------------------------------------------------------------------ */
+/* J: gh_free of a finalizable object drops its finalizer, also for whatever
+ * reuses the slot. */
+enum { NJ = 100 };
+static atomic_long fin_freed;
+static void *volatile reusers[4 * NJ];
+GT_NOINLINE static void plant_j(void) {
+  for (int i = 0; i < NJ; i++) {
+    void *p = gh_alloc(112);
+    gh_set_finalizer(p, fin_count, &fin_freed);
+    gh_free(p);
+  }
+  for (int i = 0; i < 10; i++) {
+    void *q = gh_alloc(64 * GT_KiB);
+    gh_set_finalizer(q, fin_count, &fin_freed);
+    gh_free(q);
+  }
+}
+GT_NOINLINE static void reuse_j(void) {
+  for (int i = 0; i < 4 * NJ; i++) reusers[i] = gh_alloc(i % 40 == 0 ? 64 * GT_KiB : 112);
+  reusers[0] = NULL;
+}
+GT_NOINLINE static void drop_j(void) {
+  for (int i = 0; i < 4 * NJ; i++) reusers[i] = NULL;
+}
+/* K: a second gh_set_finalizer replaces the first; one of them runs, once. */
+enum { NK = 50 };
+static atomic_long fin_k1, fin_k2;
+GT_NOINLINE static void plant_k(void) {
+  for (int i = 0; i < NK; i++) {
+    void *p = gh_alloc(40);
+    gh_set_finalizer(p, fin_count, &fin_k1);
+    gh_set_finalizer(p, fin_count, &fin_k2);
+  }
+}
+/* L: noscan and large objects are finalized too. */
+static atomic_long fin_l_noscan, fin_l_large;
+GT_NOINLINE static void plant_l(void) {
+  for (int i = 0; i < 50; i++) gh_set_finalizer(gh_alloc_noscan(48 + (size_t)i), fin_count, &fin_l_noscan);
+  for (int i = 0; i < 20; i++) gh_set_finalizer(gh_alloc(40 * GT_KiB + (size_t)i * 4096), fin_count, &fin_l_large);
+}
+static void test_jkl(void) {
+  plant_j();
+  reuse_j();
+  gt_settle(5);
+  drop_j();
+  gt_settle(10);
+  CHECKF("J: gh_free of a finalizable object (small, large): its finalizer never runs, even once the slot is reused",
+         atomic_load(&fin_freed) == 0, "%ld ran", atomic_load(&fin_freed));
+  plant_k();
+  int ok = gt_wait_count(&fin_k2, NK * 9 / 10, 5000);
+  gt_settle(3);
+  CHECKF("K: a second gh_set_finalizer replaces the first: the second runs", ok, "%ld of %d", atomic_load(&fin_k2), NK);
+  CHECKF("K: ... and the replaced one never does", atomic_load(&fin_k1) == 0, "%ld ran", atomic_load(&fin_k1));
+  plant_l();
+  ok = gt_wait_count(&fin_l_noscan, 45, 5000);
+  CHECKF("L: noscan objects are finalized", ok, "%ld of 50", atomic_load(&fin_l_noscan));
+  ok = gt_wait_count(&fin_l_large, 18, 5000);
+  CHECKF("L: large objects are finalized", ok, "%ld of 20", atomic_load(&fin_l_large));
+}
+
 int main(void) {
   alarm(60); /* a deadlock fails the test instead of hanging it */
   main_thread = pthread_self();
@@ -407,6 +477,7 @@ int main(void) {
   test_f();
   test_g();
   test_h();
+  test_jkl();
   CHECK("no finalizer ran on the main thread", atomic_load(&fin_on_main) == 0);
   /* I. the stat counts returned finalizers: wait for the last to return. */
   uint64_t end = gt_now_ms() + 3000;

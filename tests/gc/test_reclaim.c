@@ -2,7 +2,8 @@
  * test_reclaim.c -- garbage is reclaimed, and the pacer's knobs work.
  *
  *   1. 1.5 million small collected allocations (scanned and noscan, in
- *      short linked lists) and 3000 large ones, none kept: heap_sys stays
+ *      short linked lists), 2 million tiny noscan ones (1..15 bytes, packed
+ *      into 16-byte blocks) and 3000 large ones, none kept: heap_sys stays
  *      bounded with the default GOGC, collections are triggered by
  *      allocation alone, and after a collection heap_alloc is small again.
  *   2. A pointer stored in a gh_alloc_noscan object does not keep its target
@@ -61,6 +62,16 @@ GT_NOINLINE static void garbage_small(long n) {
   gt_clear_regs();
 }
 
+GT_NOINLINE static void garbage_tiny(long n) {
+  for (long i = 0; i < n; i++) {
+    char *p = gh_alloc_noscan(1 + (size_t)(i % 15));
+    if (!p) abort();
+    p[0] = 1;
+    if (i % 50000 == 0) note_sys();
+  }
+  gt_clear_regs();
+}
+
 GT_NOINLINE static void garbage_large(int n) {
   for (int i = 0; i < n; i++) {
     size_t sz = 128 * GT_KiB + th_rand() % (900 * GT_KiB);
@@ -94,6 +105,10 @@ static void test_bounded(void) {
          (unsigned long long)(max_sys >> 20));
   CHECKF("allocation alone triggers collections (>= 10)", auto_gc >= 10, "%llu automatic collections",
          (unsigned long long)auto_gc);
+  max_sys = 0;
+  garbage_tiny(2000000);
+  CHECKF("2M dropped tiny noscan objects (1..15 B): heap_sys stays under 64 MiB", max_sys < 64 * GT_MiB,
+         "max heap_sys %llu MiB", (unsigned long long)(max_sys >> 20));
   max_sys = 0;
   garbage_large(3000);
   CHECKF("3000 dropped large objects (128 KiB..1 MiB): heap_sys stays under 128 MiB", max_sys < 128 * GT_MiB,

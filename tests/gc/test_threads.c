@@ -19,6 +19,15 @@
  *     only pointer to an object (and through it a chain) in a stack variable
  *     while the others collect: the object survives intact; then it drops it
  *     and calls gh_unregister_thread.
+ *   - first, alone: a thread looping on gh_set_memory_limit(-1) (then on
+ *     gh_set_gc_percent) while the main thread calls gh_collect 100 times:
+ *     every call collects (none cancelled by a stop timeout) within 1.5 s;
+ *     and a registered thread blocked in read() on a pipe through 30
+ *     collections: read() is restarted (SA_RESTART), returns the byte written
+ *     afterwards, and the object only its stack holds survives. (nanosleep,
+ *     usleep, poll and select do return EINTR when a collection stops their
+ *     thread, as under bdwgc: not asserted.) Also a thread that registers twice,
+ *     unregisters, then allocates again: its stack is a root again.
  * At the end every live object (lists, trees, shared slots) is checked, and
  * the run must have seen at least 20 collections with heap_sys bounded.
  */
@@ -268,9 +277,117 @@ GT_NOINLINE static void idle_give(void) {
   atomic_store(&idle_handoff, gt_hide(p));
 }
 
+/* A thread calling gh_set_gc_percent / gh_set_memory_limit in a loop while
+ * another collects: neither may hold up the other (no cancelled cycle, no
+ * stall of a stop timeout). */
+static atomic_int setter_stop;
+static void *setter(void *arg) {
+  gh_register_thread();
+  while (!atomic_load(&setter_stop)) {
+    if (arg) gh_set_gc_percent(100);
+    else gh_set_memory_limit(-1);
+  }
+  return NULL;
+}
+static void test_setters(void) {
+  for (intptr_t which = 0; which < 2; which++) {
+    atomic_store(&setter_stop, 0);
+    pthread_t t = gt_thread(setter, (void *)which, "gt-setter");
+    gt_sleep_ms(5);
+    uint64_t n0 = gt_num_gc(), t0 = gt_now_ms();
+    int calls = 0;
+    while (calls < 100 && gt_now_ms() - t0 < 3000) {
+      gh_collect();
+      calls++;
+    }
+    uint64_t ms = gt_now_ms() - t0, done = gt_num_gc() - n0;
+    atomic_store(&setter_stop, 1);
+    pthread_join(t, NULL);
+    CHECKF(which ? "gh_collect while another thread loops on gh_set_gc_percent: no cycle cancelled, no stall"
+                 : "gh_collect while another thread loops on gh_set_memory_limit: no cycle cancelled, no stall",
+           calls == 100 && done == 100 && ms < 1500, "%d gh_collect calls, %llu collections, %llu ms", calls,
+           (unsigned long long)done, (unsigned long long)ms);
+  }
+}
+
+/* A registered thread blocked in read() on a pipe while collections stop
+ * it: the stop signal is SA_RESTART, so read() goes on and returns the byte
+ * written later (never -1/EINTR), and the object on its stack survives. */
+static int pipefd[2];
+static atomic_int reader_result;
+static atomic_uintptr_t reader_handoff;
+static void *reader(void *arg) {
+  (void)arg;
+  gh_register_thread();
+  void *volatile held = gt_reveal(atomic_load(&reader_handoff));
+  atomic_store(&reader_handoff, 0);
+  char c = 0;
+  ssize_t n = read(pipefd[0], &c, 1);
+  int ok = n == 1 && c == 'x' && gh_base(held) == held && gt_check(held, 500, 4711);
+  atomic_store(&reader_result, ok ? 1 : n < 0 ? -errno : -1000);
+  return NULL;
+}
+GT_NOINLINE static void reader_give(void) {
+  void *p = gh_alloc(500);
+  gt_fill(p, 500, 4711);
+  atomic_store(&reader_handoff, gt_hide(p));
+}
+static void test_blocked_read(void) {
+  if (pipe(pipefd) != 0) abort();
+  reader_give();
+  gt_clear_stack();
+  pthread_t t = gt_thread(reader, NULL, "gt-reader");
+  while (atomic_load(&reader_handoff) != 0) gt_sleep_ms(1);
+  gt_sleep_ms(5);
+  for (int i = 0; i < 30; i++) {
+    gt_clear_stack();
+    gh_collect();
+    gt_churn(500, 100, 0);
+    gt_sleep_ms(1);
+  }
+  if (write(pipefd[1], "x", 1) != 1) abort();
+  pthread_join(t, NULL);
+  CHECKF("a thread blocked in read() through 30 collections: read returns the byte, its stack object survives",
+         atomic_load(&reader_result) == 1, "result %d (negative: -errno; -4 is EINTR)", atomic_load(&reader_result));
+  close(pipefd[0]);
+  close(pipefd[1]);
+}
+
+/* gh_register_thread twice is harmless; after gh_unregister_thread, the next
+ * allocation registers the thread again, and its stack is a root again. */
+static atomic_int rereg_state, rereg_result;
+static void *reregister(void *arg) {
+  (void)arg;
+  int a = gh_register_thread(), b = gh_register_thread();
+  gh_unregister_thread();
+  void *volatile held = gh_alloc(700);
+  gt_fill(held, 700, 99);
+  atomic_store(&rereg_state, 1);
+  while (atomic_load(&rereg_state) != 2) gt_sleep_ms(1);
+  int ok = a == 0 && b == 0 && gh_base(held) == held && gt_check(held, 700, 99);
+  atomic_store(&rereg_result, ok ? 1 : -1);
+  return NULL;
+}
+static void test_reregister(void) {
+  pthread_t t = gt_thread(reregister, NULL, "gt-reregister");
+  while (atomic_load(&rereg_state) != 1) gt_sleep_ms(1);
+  for (int i = 0; i < 20; i++) {
+    gt_clear_stack();
+    gh_collect();
+    gt_churn(700, 200, 0);
+  }
+  atomic_store(&rereg_state, 2);
+  pthread_join(t, NULL);
+  CHECK("registering twice, unregistering, then allocating again: the thread's stack is a root again",
+        atomic_load(&rereg_result) == 1);
+}
+
 int main(void) {
   alarm(60); /* a deadlock fails the test instead of hanging it */
   gh_set_error_mode(GH_ERROR_REPORT);
+  test_setters();
+  test_blocked_read();
+  test_reregister();
   uint64_t t0 = gt_now_ms();
   t_end = t0 + RUN_MS;
   gh_stats s0 = gt_stats();
