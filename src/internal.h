@@ -148,8 +148,9 @@ typedef struct gh_mspan {
   uint32_t alloc_count_before_cache; /* alloc_count when last cached or swept (stats) */
   uintptr_t limit;         /* end of usable data: start + nelems*elemsize, or + size */
   struct gh_special *specials; /* finalizers, sorted by offset (speciallock) */
+  struct gh_special *specials_last; /* the last of them: appending is O(1) (speciallock) */
   gh_mutex speciallock;
-  char pad[12];            /* a multiple of 64 bytes: spans stay cache-line aligned */
+  char pad[4];             /* a multiple of 64 bytes: spans stay cache-line aligned */
 } gh_mspan;
 _Static_assert(sizeof(gh_mspan) % GH_CACHELINE == 0, "gh_mspan must fill whole cache lines");
 

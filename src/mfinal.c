@@ -60,12 +60,28 @@ static void special_free(gh_special *sp) {
   gh_mutex_unlock(&specials_lock);
 }
 
+/* Re-finds the last special after removals (speciallock held). */
+static void fix_last(gh_mspan *s) {
+  gh_special *sp = s->specials;
+  while (sp && sp->next) sp = sp->next;
+  s->specials_last = sp;
+}
+
 /* Adds, replaces (fn != NULL) or removes (fn == NULL) the finalizer at offset.
- * false if out of memory. */
+ * false if out of memory. Objects are mostly given finalizers in allocation
+ * order, so a new special usually goes after the last one: that is checked
+ * first, instead of walking the list (Go walks it). */
 static bool set_special(gh_mspan *s, uint32_t offset, void (*fn)(void *, void *), void *arg) {
   gh_special *fresh = fn ? special_new() : NULL;
   if (fn && !fresh) return false;
   gh_mutex_lock(&s->speciallock);
+  if (fresh && s->specials_last && s->specials_last->offset < offset) {
+    *fresh = (gh_special){.offset = offset, .fn = fn, .arg = arg};
+    s->specials_last->next = fresh;
+    s->specials_last = fresh;
+    gh_mutex_unlock(&s->speciallock);
+    return true;
+  }
   gh_special **link = &s->specials;
   while (*link && (*link)->offset < offset) link = &(*link)->next;
   gh_special *old = *link && (*link)->offset == offset ? *link : NULL;
@@ -82,6 +98,7 @@ static bool set_special(gh_mspan *s, uint32_t offset, void (*fn)(void *, void *)
     *link = fresh;
     fresh = NULL;
   }
+  fix_last(s);
   gh_mutex_unlock(&s->speciallock);
   if (fresh) special_free(fresh);
   if (old && !fn) special_free(old);
@@ -169,6 +186,7 @@ uint64_t gh_special_queue_unreachable(gh_mspan *s, bool (*is_marked)(gh_mspan *,
     *link = sp->next;
     special_free(sp);
   }
+  fix_last(s);
   return kept;
 }
 
@@ -204,13 +222,14 @@ void gh_special_sweep(gh_mspan *s) {
     *link = sp->next;
     special_free(sp);
   }
+  fix_last(s);
   gh_mutex_unlock(&s->speciallock);
 }
 
 void gh_special_drop_all(gh_mspan *s) {
   gh_mutex_lock(&s->speciallock);
   gh_special *sp = s->specials;
-  s->specials = NULL;
+  s->specials = s->specials_last = NULL;
   gh_mutex_unlock(&s->speciallock);
   while (sp) {
     gh_special *next = sp->next;
