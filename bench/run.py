@@ -16,8 +16,17 @@ comment) under goheap and under each peer allocator, interleaved
 Allocators: goheap (LD_PRELOAD of $GOHEAP_LIB, default build/libgoheap.so),
 glibc (no preload), mimalloc (libmimalloc2.0), jemalloc (libjemalloc2),
 tcmalloc (libgoogle-perftools4; the minimal library libtcmalloc_minimal.so.4).
+
+Collected memory (the gc-* workloads): each algorithm is written once in C
+against bench/workloads/gc.h and built twice -- linked with $GOHEAP_LIB
+(gh_alloc & co.) and with bdwgc (libgc-dev, GC_MALLOC & co.) -- and once in
+Go (bench/go/<name>/main.go, built with Debian's golang-go); the three run in
+the same interleaved rounds and get their own table, chart and callgrind
+rows. `--only gc` runs just that part, `--only manual` just the malloc part.
+
 Missing peers are installed from Debian with apt-get (unless --no-install);
-a peer that still cannot be found is reported as "not installed".
+a peer that still cannot be found is reported as "not installed". A variant
+that does not build (e.g. goheap's before its collector links) is FAILED.
 
 A run that exits non-zero, dies on a signal, runs past the time limit, or
 prints a result different from the other allocators' is a failure; a
@@ -88,14 +97,35 @@ MANUAL_WORKLOADS = [
     ("sqlite3",         "sqlite", "sqlite-workload.sql", "300000",                  "50000"),
     ("python",          "python", "python-workload.py",  "1800",                    "180"),
 ]
-# Collected-memory (GC) workloads come with the collector issue. They will
-# be programs linked against build/libgoheap.a that use gh_alloc & co., so
-# they have no peers to compare with except as noted there; add them to
-# this list with kind "collected" and a runner for that kind below, and they
-# get their own section in the report (see write_report: "Collected memory").
-COLLECTED_WORKLOADS = []
+# Collected-memory (GC) workloads: bench/workloads/<src>.c written against
+# gc.h, built as build/bench/<src>-goheap (linked with $GOHEAP_LIB) and
+# <src>-bdwgc (-lgc), and bench/go/<src>/main.go built as <src>-go; run under
+# the GC_ALLOCATORS below (no preload). Sizes: a full run of each takes about
+# 1-8 s (quick: 0.1-0.6 s) under bdwgc or Go on a 2-core machine; the
+# binary-trees depth 20 is the Benchmarks Game's smaller size (21 is theirs).
+COLLECTED_WORKLOADS = [
+    # name                kind         src                full args                  quick args
+    ("gc-gcbench",        "collected", "gc-gcbench",      "18 16 500000 4 16 3",     "18 16 500000 4 16 1"),
+    ("gc-binary-trees",   "collected", "gc-binary-trees", "20 1",                    "16 1"),
+    ("gc-binary-trees-2t", "collected", "gc-binary-trees", "20 2",                   "16 2"),
+    ("gc-live-heap",      "collected", "gc-live-heap",    "256 1000000 4",           "32 200000 4"),
+    ("gc-threads",        "collected", "gc-threads",      "8 100000 16",             "8 20000 16"),
+    ("gc-finalizers",     "collected", "gc-finalizers",   "2000000 1000",            "300000 1000"),
+]
+# The collectors: name, what is needed (Debian package), how it is built.
+GC_ALLOCATORS = [
+    ("goheap", None, "linked with $GOHEAP_LIB: gh_alloc, gh_alloc_noscan, gh_collect, gh_set_finalizer"),
+    ("bdwgc", "libgc-dev", "linked with -lgc (GC_THREADS): GC_MALLOC, GC_MALLOC_ATOMIC, GC_gcollect, "
+                           "GC_REGISTER_FINALIZER"),
+    ("go", "golang-go", "the same algorithm in Go (bench/go/), built with `go build`"),
+]
+# Environment variables that change a collector's pacing; recorded in the report if set.
+GC_ENV = ["GOGC", "GOMEMLIMIT", "GOMAXPROCS", "GODEBUG", "GOHEAP_GOGC", "GOHEAP_MEMLIMIT", "GOHEAP_DEBUG",
+          "GC_MARKERS", "GC_NPROCS", "GC_FREE_SPACE_DIVISOR", "GC_INITIAL_HEAP_SIZE", "GC_MAXIMUM_HEAP_SIZE"]
 
 CALLGRIND_N = {"full": (20000, 220000), "quick": (10000, 60000)}
+# cg-gc-alloc: N1, N2 collected allocations (the difference is what is counted).
+CALLGRIND_GC_N = {"full": (100000, 1100000), "quick": (100000, 600000)}
 
 
 def log(msg):
@@ -120,11 +150,28 @@ def find_lib(names):
     return None
 
 
-def ensure_installed(want_peers, no_install):
+def go_exe():
+    """Debian's go (golang-go puts it in /usr/bin; /usr/lib/go/bin otherwise)."""
+    return shutil.which("go") or next((g for g in ("/usr/lib/go/bin/go", "/usr/local/go/bin/go")
+                                       if os.access(g, os.X_OK)), None)
+
+
+def have_gc_peer(name):
+    if name == "bdwgc":
+        return Path("/usr/include/gc/gc.h").exists() and find_lib(["libgc.so"]) is not None
+    if name == "go":
+        return go_exe() is not None
+    return True
+
+
+def ensure_installed(want_peers, no_install, want_gc=()):
     """apt-get install whatever peer or tool is missing (never vendored)."""
     missing = []
     for name, pkg, libs in PEERS:
         if name in want_peers and libs and not find_lib(libs):
+            missing.append(pkg)
+    for name, pkg, _ in GC_ALLOCATORS:
+        if name in want_gc and pkg and not have_gc_peer(name):
             missing.append(pkg)
     for tool, pkg in TOOLS:
         if not shutil.which(tool):
@@ -171,11 +218,79 @@ def build_all():
     if not ok:
         sys.exit("bench: cannot build bench/runner.c")
     for src in sorted(WDIR.glob("*.c")):
-        ok &= build_one(src, BUILD / src.stem)
+        if not src.name.startswith("gc-"):  # collected workloads: build_collected
+            ok &= build_one(src, BUILD / src.stem)
     if Path("/usr/include/valgrind/callgrind.h").exists():
         for src in sorted(CGDIR.glob("*.c")):
-            ok &= build_one(src, BUILD / src.stem)
+            if not src.name.startswith("cg-gc-"):
+                ok &= build_one(src, BUILD / src.stem)
     return ok
+
+
+def build_variant(out, deps, cmd, env=None):
+    """Builds out with cmd unless it is newer than every dep; '' or the error."""
+    if out.exists() and all(out.stat().st_mtime >= Path(d).stat().st_mtime for d in deps if Path(d).exists()):
+        return ""
+    try:
+        out.unlink()  # never run a stale binary after a failed build
+    except FileNotFoundError:
+        pass
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"cannot build: {e}"
+    if r.returncode != 0:
+        log(f"bench: build failed: {' '.join(cmd)}\n{r.stderr[-3000:]}")
+        errs = [l for l in r.stderr.splitlines() if "error" in l.lower() or "undefined" in l]
+        return "did not build: " + ((errs[0] if errs else r.stderr.strip()[-200:]) or f"exit {r.returncode}")[:200]
+    return ""
+
+
+def gc_build_cmd(alloc, src, out, goheap_lib):
+    """(deps, command, env) that builds one collected program for one collector."""
+    cflags = [cc(), "-O2", "-g", "-Wall", "-pthread", "-o", str(out), str(src)]
+    hdrs = [src, WDIR / "gc.h", WDIR / "bench.h"]
+    if alloc == "goheap":
+        lib = Path(goheap_lib)
+        real = lib.resolve()
+        return (hdrs + [real, ROOT / "include" / "goheap.h"],
+                cflags[:1] + ["-DUSE_GOHEAP", "-I", str(ROOT / "include")] + cflags[1:]
+                + [str(lib), f"-Wl,-rpath,{lib.parent}"], None)
+    if alloc == "bdwgc":
+        return hdrs, cflags[:1] + ["-DUSE_BDWGC"] + cflags[1:] + ["-lgc"], None
+    raise ValueError(alloc)
+
+
+def go_env():
+    env = dict(os.environ)
+    env.setdefault("GOCACHE", str(BUILD / "go-cache"))  # no $HOME needed
+    env.setdefault("GOPATH", str(BUILD / "go-path"))
+    env["GOFLAGS"] = "-buildvcs=false"
+    env["GO111MODULE"] = "off"  # each program is one file of the standard library only
+    env["CGO_ENABLED"] = "0"
+    return env
+
+
+def build_collected(srcs, gc_allocs, goheap_lib):
+    """Builds build/bench/<src>-<alloc>; returns {(src, alloc): error message} for failures."""
+    BUILD.mkdir(parents=True, exist_ok=True)
+    errors = {}
+    for src in srcs:
+        for a in gc_allocs:
+            out = BUILD / f"{src}-{a}"
+            if a == "go":
+                g = go_exe()
+                if not g:
+                    errors[(src, a)] = "go is not installed"
+                    continue
+                gsrc = BENCH / "go" / src / "main.go"
+                err = build_variant(out, [gsrc, g], [g, "build", "-o", str(out), str(gsrc)], go_env())
+            else:
+                deps, cmd, env = gc_build_cmd(a, WDIR / f"{src}.c", out, goheap_lib)
+                err = build_variant(out, deps, cmd, env)
+            if err:
+                errors[(src, a)] = err
+    return errors
 
 
 # ----------------------------------------------------------------------- run
@@ -197,6 +312,8 @@ def workload_cmd(w, mode, threads):
     if kind == "python":
         return ([python_exe(), "-I", "-S", str(WDIR / src)] + args, None,
                 {"PYTHONMALLOC": "malloc", "PYTHONHASHSEED": "0"})
+    if kind == "collected":  # "{alloc}": the collector's build of the program
+        return [str(BUILD / (src + "-{alloc}"))] + args, None, {}
     raise ValueError(kind)
 
 
@@ -205,8 +322,29 @@ def python_exe():
     return "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
 
 
-def run_once(cmd, stdin_path, env_extra, lib, timeout):
-    """One run through build/bench/runner: (status, secs, maxrss_kib, result, note)."""
+def parse_measures(stdout):
+    """The measurement lines of the gc-* programs (not compared across allocators):
+    "pause: n=.. max_ms=.. p99_ms=.. total_ms=.. ..." and "throughput: X steps/s"."""
+    m = {}
+    for line in stdout.splitlines():
+        if line.startswith("pause:"):
+            for kv in line.split()[1:]:
+                k, _, v = kv.partition("=")
+                try:
+                    m["pause_" + k] = float(v)
+                except ValueError:
+                    pass
+        elif line.startswith("throughput:"):
+            try:
+                m["throughput"] = float(line.split()[1])
+            except (IndexError, ValueError):
+                pass
+    return m
+
+
+def run_once(cmd, stdin_path, env_extra, lib, timeout, measures=None):
+    """One run through build/bench/runner: (status, secs, maxrss_kib, result, note).
+    If measures is a dict, the program's pause/throughput lines are parsed into it."""
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)  # the runner sets it for the workload only
     env.update(env_extra)
@@ -265,12 +403,15 @@ def run_once(cmd, stdin_path, env_extra, lib, timeout):
     result = res_lines[-1] if res_lines else stdout.strip()
     if not result:
         return "wrong", secs, rss, "", "no result printed"
+    if measures is not None:
+        measures.update(parse_measures(stdout))
     return "ok", secs, rss, result, ""
 
 
 # ----------------------------------------------------------------- callgrind
-def callgrind_count(prog_args, lib, extra_env=None):
-    """Instructions counted between the program's CALLGRIND toggles."""
+def callgrind_count(prog_args, lib, extra_env=None, stdout_out=None):
+    """Instructions counted between the program's CALLGRIND toggles
+    (the program's stdout is appended to stdout_out if that is a list)."""
     with tempfile.TemporaryDirectory() as d:
         outf = os.path.join(d, "cg.out")
         env = dict(os.environ)
@@ -286,6 +427,8 @@ def callgrind_count(prog_args, lib, extra_env=None):
         if r.returncode != 0:
             tail = [l for l in r.stderr.splitlines() if l.strip() and not l.startswith("==")]
             return None, f"exit {r.returncode}: {(tail[-1] if tail else r.stderr.strip()[-200:])[:200]}"
+        if stdout_out is not None:
+            stdout_out.append(r.stdout)
         total = 0
         for name in os.listdir(d):  # one file per thread if --separate-threads
             with open(os.path.join(d, name)) as f:
@@ -334,6 +477,40 @@ def run_callgrind(allocs, mode):
         log(f"bench: callgrind {a['name']}: " + ", ".join(
             f"{k}={v['ir']:.1f}" if "ir" in v else f"{k}=FAILED ({v.get('error')})"
             for k, v in row.items() if k != "note"))
+    return {"n1": n1, "n2": n2, "rows": rows}
+
+
+def run_callgrind_gc(gc_allocs, mode, goheap_lib):
+    """Ir per collected allocation (cg-gc-alloc), goheap and bdwgc (Go: not under valgrind)."""
+    n1, n2 = CALLGRIND_GC_N[mode]
+    if not shutil.which("valgrind") or not Path("/usr/include/valgrind/callgrind.h").exists():
+        return {"error": "valgrind (or valgrind/callgrind.h) is not installed"}
+    rows = {}
+    src = CGDIR / "cg-gc-alloc.c"
+    for a in gc_allocs:
+        if a == "go":
+            continue
+        if a == "bdwgc" and not have_gc_peer("bdwgc"):
+            rows[a] = {"error": "libgc-dev is not installed"}
+            continue
+        out = BUILD / f"cg-gc-alloc-{a}"
+        deps, cmd, env = gc_build_cmd(a, src, out, goheap_lib)
+        err = build_variant(out, deps, cmd, env)
+        if err:
+            rows[a] = {"error": err}
+            continue
+        outs = []
+        c1, e1 = callgrind_count([str(out), str(n1)], None, stdout_out=outs)
+        c2, e2 = (None, "") if c1 is None else callgrind_count([str(out), str(n2)], None, stdout_out=outs)
+        if c1 is None or c2 is None:
+            rows[a] = {"error": e1 or e2}
+        else:
+            gcs = [int(m.group(1)) for o in outs for m in [re.search(r"collections: (\d+)", o)] if m]
+            rows[a] = {"ir": (c2 - c1) / (n2 - n1), "ir_n1": c1, "ir_n2": c2,
+                       "gcs_n1": gcs[0] if len(gcs) == 2 else None, "gcs_n2": gcs[1] if len(gcs) == 2 else None}
+        r = rows[a]
+        log(f"bench: callgrind {a} (collected): " + (f"{r['ir']:.1f} Ir/alloc, collections {r.get('gcs_n1')}"
+                                                     f" -> {r.get('gcs_n2')}" if "ir" in r else f"FAILED ({r['error']})"))
     return {"n1": n1, "n2": n2, "rows": rows}
 
 
@@ -399,16 +576,24 @@ def geomean(xs):
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
 
 
-def summarize(data, workloads, allocs):
-    """Per (workload, allocator): status, median/min/max time, peak RSS."""
+def summarize(data, workloads, allocs, majority=()):
+    """Per (workload, allocator): status, median/min/max time, peak RSS.
+    The reference answer is glibc's if it has one, else the most common; with
+    majority=(a, b, ...) (the collected part: three independent programs), the
+    most common result over every run, ties going to a's, then b's."""
     cells = {}
     for w in workloads:
         runs_w = [r for r in data["runs"] if r["workload"] == w]
-        # the reference answer: glibc's if it has one, else the most common
         ok_results = [r["result"] for r in runs_w if r["status"] == "ok"]
         ref = None
         glibc_res = [r["result"] for r in runs_w if r["status"] == "ok" and r["alloc"] == "glibc"]
-        if glibc_res:
+        if majority and ok_results:
+            def rank(v):
+                pref = [i for i, a in enumerate(majority) if any(
+                    r["result"] == v and r["alloc"] == a for r in runs_w if r["status"] == "ok")]
+                return (ok_results.count(v), -(min(pref) if pref else len(majority)))
+            ref = max(set(ok_results), key=rank)
+        elif glibc_res:
             ref = max(set(glibc_res), key=glibc_res.count)
         elif ok_results:
             ref = max(set(ok_results), key=ok_results.count)
@@ -433,15 +618,32 @@ def summarize(data, workloads, allocs):
                 c["median"] = statistics.median(ts)
                 c["min"], c["max"] = ts[0], ts[-1]
                 c["rss_kib"] = max(rss)
+            ms = [r["measures"] for r in rs if r["status"] == "ok" and r.get("measures")]
+            if ms and not bad:
+                # pauses: the median of the runs' p99, the largest max; throughput: median
+                if all("pause_p99_ms" in m for m in ms):
+                    c["p99_ms"] = statistics.median(m["pause_p99_ms"] for m in ms)
+                    c["p99_lo"] = min(m["pause_p99_ms"] for m in ms)
+                    c["p99_hi"] = max(m["pause_p99_ms"] for m in ms)
+                    c["max_ms"] = max(m["pause_max_ms"] for m in ms)
+                    c["gcs"] = statistics.median(m.get("pause_n", 0) for m in ms)
+                    c["pause_total_ms"] = statistics.median(m.get("pause_total_ms", 0) for m in ms)
+                    c["pause_lost"] = max(m.get("pause_lost", 0) for m in ms)
+                    if all("pause_collection_max_ms" in m for m in ms):
+                        c["collection_max_ms"] = max(m["pause_collection_max_ms"] for m in ms)
+                if all("throughput" in m for m in ms):
+                    c["throughput"] = statistics.median(m["throughput"] for m in ms)
             cells[(w, a)] = c
     return cells
 
 
-def write_chart(base, workloads, peers, baseline, cells):
-    """SVG with time ratios (top) and RSS ratios (bottom), one bar per peer."""
+def write_chart(base, workloads, peers, baseline, cells, svg=None, label=""):
+    """SVG with time ratios (top) and RSS ratios (bottom), one bar per peer
+    (written to svg, default base.svg; label prefixes both titles)."""
     if not shutil.which("gnuplot") or not peers:
         return "gnuplot is not installed" if peers else "no peers"
-    dat = base.with_suffix(".dat")
+    svg = Path(svg) if svg else base.with_suffix(".svg")
+    dat = svg.with_suffix(".dat")
     lines = ["# workload " + " ".join(f"t_{p} r_{p}" for p in peers)]
     tics = []
     ok_any = False
@@ -457,8 +659,8 @@ def write_chart(base, workloads, peers, baseline, cells):
             else:
                 row += ["NaN", "NaN"]
         lines.append(" ".join(row))
-        label = w + ("\\n(FAILED: " + ", ".join(failed) + ")" if failed else "")
-        tics.append(f'"{label}" {i}')
+        tic = w + ("\\n(FAILED: " + ", ".join(failed) + ")" if failed else "")
+        tics.append(f'"{tic}" {i}')
     dat.write_text("\n".join(lines) + "\n")
     if not ok_any:
         dat.unlink()
@@ -473,7 +675,7 @@ def write_chart(base, workloads, peers, baseline, cells):
     plot_r = ", ".join(f"'{dat}' using {3 + 2 * i} title '{p}'" for i, p in enumerate(peers))
     gp = f"""
 set terminal svg size {max(900, 90 * n)},900 dynamic font 'sans,11' background '#ffffff'
-set output '{base.with_suffix('.svg')}'
+set output '{svg}'
 set multiplot layout 2,1
 set style data histograms
 set style histogram clustered gap 1
@@ -488,11 +690,11 @@ set xrange [-0.6:{n - 0.4}]
 set datafile missing 'NaN'
 set ylabel 'time / {baseline} time'
 {yr(1)}
-set title noenhanced 'Wall time (median) relative to {baseline}: above 1 means {baseline} is faster'
+set title noenhanced '{label}Wall time (median) relative to {baseline}: above 1 means {baseline} is faster'
 plot {plot_t}, 1 with lines lw 2 lc rgb 'black' notitle
 set ylabel 'peak RSS / {baseline} peak RSS'
 {yr(2)}
-set title noenhanced 'Peak RSS relative to {baseline}: above 1 means {baseline} uses less memory'
+set title noenhanced '{label}Peak RSS relative to {baseline}: above 1 means {baseline} uses less memory'
 plot {plot_r}, 1 with lines lw 2 lc rgb 'black' notitle
 unset multiplot
 """
@@ -503,65 +705,14 @@ unset multiplot
     return ""
 
 
-def write_report(base, data, cells, workloads, allocs, baseline, chart_err):
+def failed_cell(c):
+    what = {"wrong": "WRONG ANSWER", "timeout": "TIMEOUT"}.get(c["status"], "FAILED")
+    return f"**{what}** ({c['failed']}/{c['runs']} runs): {c['note']}".replace("|", "\\|")
+
+
+def ratio_tables(L, data, cells, workloads, allocs, baseline):
+    """The wall-time and peak-RSS tables with ratios and geometric means."""
     peers = [a for a in allocs if a != baseline]
-    m = data["machine"]
-    L = []
-    L.append(f"# goheap benchmarks, {data['date']}{' (quick)' if data['mode'] == 'quick' else ''}")
-    L.append("")
-    L.append(f"Produced by `{data['command']}` in {data['elapsed_s'] / 60:.1f} minutes. "
-             f"Every workload was run {data['rounds']} time{'s' if data['rounds'] != 1 else ''} "
-             "under every allocator, interleaved "
-             "(each round runs every workload under every allocator in turn), so slow drift of the "
-             "machine hits every allocator alike. Times are the wall-clock seconds of the whole "
-             "process; peak RSS is the process's maximum resident set (wait4's ru_maxrss), the "
-             f"largest over the runs. Ratios are *allocator / {baseline}*: above 1.00 means "
-             f"{baseline} is faster (or smaller). FAILED cells are runs that crashed, timed out or "
-             "gave a wrong answer; they are shown, never dropped, and kept out of the geometric means.")
-    L.append("")
-    warn = []
-    if data["mode"] == "quick":
-        warn.append("this is the quick run: small sizes, where process start-up weighs more and "
-                    "single runs are short; quote the full run (`make bench`), not this one")
-    if data["rounds"] < 5:
-        warn.append(f"only {data['rounds']} run(s) per workload and allocator (5 or more for numbers to quote)")
-    try:
-        load = float(m.get("load_before", "0").split()[0])
-    except (ValueError, IndexError):
-        load = 0.0
-    if load > 0.5 * (m.get("cpus") or 1):
-        warn.append(f"the machine was busy when the run started (load average {load:.2f} on "
-                    f"{m.get('cpus')} CPUs): expect noise, compare ratios rather than seconds")
-    for w_ in warn:
-        L.append(f"> **Note:** {w_}.")
-        L.append("")
-    L.append("## Machine")
-    L.append("")
-    L.append(f"- CPU: {m.get('cpu')} ({m.get('cpus')} CPUs), memory {m.get('memory', '?')}")
-    L.append(f"- OS: {m.get('os', '?')}, kernel {m.get('kernel')}, {m.get('glibc')}")
-    L.append(f"- Compiler: {m.get('cc')} (workloads built with -O2)")
-    L.append(f"- Load average before the run: {m.get('load_before')}; threads per workload (T): {data['threads']}")
-    L.append("")
-    L.append("## Versions")
-    L.append("")
-    for a in data["allocators"]:
-        L.append(f"- {a['name']}: {a['version']}" + (f" — `{a['lib']}`" if a["lib"] else " (no preload)")
-                 + (f" — **{a['missing']}**" if a.get("missing") else ""))
-    for k, v in data["tools"].items():
-        L.append(f"- {k}: {v}")
-    L.append("")
-    L.append("## Manual memory (malloc/free)")
-    L.append("")
-    L.append("Each program's header comment (bench/workloads/) says what it stresses, its parameters "
-             "(shown under its name) and where the idea comes from. `T` = "
-             f"{data['threads']} threads. Ratios are to {baseline}: **above 1.00×, {baseline} is "
-             "faster / smaller**.")
-    L.append("")
-
-    def failed_cell(c):
-        what = {"wrong": "WRONG ANSWER", "timeout": "TIMEOUT"}.get(c["status"], "FAILED")
-        return f"**{what}** ({c['failed']}/{c['runs']} runs): {c['note']}".replace("|", "\\|")
-
     for title, key, fmt_val in (
             ("Wall time: median seconds [min–max], ratio to " + baseline, "median",
              lambda c: f"{fmt_t(c['median'])} [{fmt_t(c['min'])}–{fmt_t(c['max'])}]"),
@@ -604,18 +755,149 @@ def write_report(base, data, cells, workloads, allocs, baseline, chart_err):
                 gm.append("n/a")
         L.append("| " + " | ".join(gm) + " |")
         L.append("")
-    if chart_err:
-        L.append(f"Chart: not drawn ({chart_err}).")
+
+
+def write_report(base, data, cells, workloads, allocs, baseline, chart_err, gc=None):
+    """gc: the collected part, a dict with workloads, allocs, baseline, cells,
+    chart_err, svg (None or empty workloads: not run)."""
+    m = data["machine"]
+    L = []
+    L.append(f"# goheap benchmarks, {data['date']}{' (quick)' if data['mode'] == 'quick' else ''}")
+    L.append("")
+    L.append(f"Produced by `{data['command']}` in {data['elapsed_s'] / 60:.1f} minutes. "
+             f"Every workload was run {data['rounds']} time{'s' if data['rounds'] != 1 else ''} "
+             "under every allocator, interleaved "
+             "(each round runs every workload under every allocator in turn), so slow drift of the "
+             "machine hits every allocator alike. Times are the wall-clock seconds of the whole "
+             "process; peak RSS is the process's maximum resident set (wait4's ru_maxrss), the "
+             f"largest over the runs. Ratios are *allocator / {baseline}*: above 1.00 means "
+             f"{baseline} is faster (or smaller). FAILED cells are runs that crashed, timed out or "
+             "gave a wrong answer; they are shown, never dropped, and kept out of the geometric means.")
+    L.append("")
+    warn = []
+    if data["mode"] == "quick":
+        warn.append("this is the quick run: small sizes, where process start-up weighs more and "
+                    "single runs are short; quote the full run (`make bench`), not this one")
+    if data["rounds"] < 5:
+        warn.append(f"only {data['rounds']} run(s) per workload and allocator (5 or more for numbers to quote)")
+    try:
+        load = float(m.get("load_before", "0").split()[0])
+    except (ValueError, IndexError):
+        load = 0.0
+    if load > 0.5 * (m.get("cpus") or 1):
+        warn.append(f"the machine was busy when the run started (load average {load:.2f} on "
+                    f"{m.get('cpus')} CPUs): expect noise, compare ratios rather than seconds")
+    for w_ in warn:
+        L.append(f"> **Note:** {w_}.")
+        L.append("")
+    L.append("## Machine")
+    L.append("")
+    L.append(f"- CPU: {m.get('cpu')} ({m.get('cpus')} CPUs), memory {m.get('memory', '?')}")
+    L.append(f"- OS: {m.get('os', '?')}, kernel {m.get('kernel')}, {m.get('glibc')}")
+    L.append(f"- Compiler: {m.get('cc')} (workloads built with -O2)")
+    L.append(f"- Load average before the run: {m.get('load_before')}; threads per workload (T): {data['threads']}")
+    L.append("")
+    L.append("## Versions")
+    L.append("")
+    for a in data["allocators"]:
+        L.append(f"- {a['name']}: {a['version']}" + (f" — `{a['lib']}`" if a["lib"] else " (no preload)")
+                 + (f" — **{a['missing']}**" if a.get("missing") else ""))
+    for a in data.get("gc_allocators", []):
+        if a["name"] == "goheap" and any(x["name"] == "goheap" for x in data["allocators"]):
+            continue
+        L.append(f"- {a['name']} (collected): {a['version']}"
+                 + (f" — **{a['missing']}**" if a.get("missing") else ""))
+    for k, v in data["tools"].items():
+        L.append(f"- {k}: {v}")
+    L.append("")
+    L.append("## Manual memory (malloc/free)")
+    L.append("")
+    if workloads and allocs:
+        L.append("Each program's header comment (bench/workloads/) says what it stresses, its parameters "
+                 "(shown under its name) and where the idea comes from. `T` = "
+                 f"{data['threads']} threads. Ratios are to {baseline}: **above 1.00×, {baseline} is "
+                 "faster / smaller**.")
+        L.append("")
+        ratio_tables(L, data, cells, workloads, allocs, baseline)
+        if chart_err:
+            L.append(f"Chart: not drawn ({chart_err}).")
+        else:
+            L.append(f"![time and RSS ratios]({base.with_suffix('.svg').name})")
     else:
-        L.append(f"![time and RSS ratios]({base.with_suffix('.svg').name})")
+        L.append("Not run in this report (`--only gc`, or no manual workload selected).")
     L.append("")
     L.append("## Collected memory (gh_alloc)")
     L.append("")
-    if COLLECTED_WORKLOADS:
-        L.append("(see the table above the chart)")
+    if gc and gc["workloads"] and gc["allocs"]:
+        gb = gc["baseline"]
+        env_set = {k: os.environ[k] for k in GC_ENV if k in os.environ}
+        L.append("Programs that never free: each allocates with the collector's allocation call and "
+                 "leaves reclaiming to it. Each algorithm is one C source (bench/workloads/gc-*.c, "
+                 "written against the shim bench/workloads/gc.h; its header comment says what it "
+                 "stresses, its parameters -- shown under its name -- and where the idea comes from), "
+                 "built twice, and one Go translation (bench/go/gc-*/main.go) that prints the same "
+                 "result line:")
+        L.append("")
+        for name, _, how in GC_ALLOCATORS:
+            if name in gc["allocs"]:
+                L.append(f"- **{name}**: {how}")
+        L.append("")
+        L.append("Every collector runs at its defaults: goheap and Go start a collection when the heap "
+                 "has grown by GOGC = 100 % over what the last one found live; bdwgc collects when it "
+                 "has allocated about a third of its heap (free-space divisor 3) and marks in parallel "
+                 "on every CPU with the world stopped. "
+                 + ("Collector settings in the environment of this run: "
+                    + ", ".join(f"`{k}={v}`" for k, v in env_set.items()) + "."
+                    if env_set else "No collector setting was in the environment (GOGC, GOHEAP_GOGC, "
+                    "GC_MARKERS, ... all unset).")
+                 + " A run is FAILED if it crashes, exits non-zero (the programs check their data and "
+                 "exit 3 on a wrong value) or prints a result line different from the most common one "
+                 f"over all runs of the three. Ratios are to {gb}: **above 1.00×, {gb} is faster / "
+                 "smaller**.")
+        L.append("")
+        ratio_tables(L, data, gc["cells"], gc["workloads"], gc["allocs"], gb)
+        pw = [w for w in gc["workloads"] if any("p99_ms" in gc["cells"].get((w, a), {}) for a in gc["allocs"])]
+        pw += [w for w in gc["workloads"] if w not in pw and w == "gc-live-heap"]
+        for w in pw:
+            L.append(f"### Pauses and throughput: {w}")
+            L.append("")
+            L.append("Measured inside the program over the whole run: every collection's pause, read "
+                     "from the collector (goheap: `gh_read_stats` pause_ns; Go: `runtime.MemStats.PauseNs`; "
+                     "both the stop-the-world time of a collection, read every 65 536 steps so that the "
+                     "256-entry rings never wrap) or, for bdwgc, timed from `GC_EVENT_PRE_STOP_WORLD` to "
+                     "`GC_EVENT_POST_START_WORLD` (`GC_set_on_collection_event`: the time the world was "
+                     "stopped, which for bdwgc includes the whole mark phase). *p99*: the median over "
+                     "the runs of each run's 99th-percentile pause [min–max]; *max*: the longest "
+                     "pause of all runs; *collections*: per run (median) -- with few collections p99 "
+                     "is the maximum. *Throughput*: replacement steps per second (median).")
+            L.append("")
+            L.append("| allocator | collections | p99 pause ms | max pause ms | total pause ms | steps/s |")
+            L.append("|---|---:|---:|---:|---:|---:|")
+            for a in gc["allocs"]:
+                c = gc["cells"].get((w, a))
+                if c is None:
+                    continue
+                if c["status"] != "ok":
+                    L.append(f"| {a} | " + failed_cell(c) + " | | | | |")
+                    continue
+                if "p99_ms" not in c:
+                    L.append(f"| {a} | (no pause line) | | | | |")
+                    continue
+                extra = (f" <br><sub>whole collection: {c['collection_max_ms']:.1f}</sub>"
+                         if "collection_max_ms" in c else "")
+                lost = f" ({int(c['pause_lost'])} not seen)" if c.get("pause_lost") else ""
+                L.append(f"| {a} | {c['gcs']:.0f}{lost} | {c['p99_ms']:.3f} [{c['p99_lo']:.3f}–{c['p99_hi']:.3f}] | "
+                         f"{c['max_ms']:.3f}{extra} | {c['pause_total_ms']:.1f} | "
+                         + (f"{c['throughput']:,.0f}" if "throughput" in c else "?") + " |")
+            L.append("")
+        if gc.get("chart_err"):
+            L.append(f"Chart: not drawn ({gc['chart_err']}).")
+        else:
+            L.append(f"![collected: time and RSS ratios]({Path(gc['svg']).name})")
+    elif gc is not None and gc["workloads"]:
+        L.append("Not run: no collector selected (`--allocators`).")
     else:
-        L.append("Not measured yet: the collected-memory (GC) workloads come with the collector "
-                 "issue; they go in COLLECTED_WORKLOADS in bench/run.py and get their table here.")
+        L.append("Not run in this report (`--only manual`, or no gc-* workload selected).")
     L.append("")
     L.append("## Fast paths (callgrind instruction counts)")
     L.append("")
@@ -655,13 +937,46 @@ def write_report(base, data, cells, workloads, allocs, baseline, chart_err):
             note = cg["rows"].get(a, {}).get("note")
             if note:
                 L.append(f"\n{a}: {note}.")
+    cgg = data.get("callgrind_gc")
+    if cgg:
+        L.append("")
+        L.append("### Collected allocation")
+        L.append("")
+        if "error" in cgg:
+            L.append(f"Not measured: {cgg['error']}.")
+        else:
+            L.append(f"bench/callgrind/cg-gc-alloc.c, built like the gc-* workloads: after a warm-up of "
+                     f"200 000 allocations, N allocations of 16, 32, 48, 64 bytes (cycling) with the "
+                     f"collector's scanned allocation (goheap `gh_alloc`, bdwgc `GC_MALLOC`), the last "
+                     f"4096 kept alive in a global ring, the rest garbage. Ir per allocation = (Ir at "
+                     f"N={cgg['n2']} − Ir at N={cgg['n1']}) / {cgg['n2'] - cgg['n1']}: the collections "
+                     "the extra allocations trigger are counted in, on whatever thread they run "
+                     "(callgrind counts every thread). Go is not measured: the counting toggles are "
+                     "valgrind client requests, C macros a Go program cannot issue without cgo.")
+            L.append("")
+            L.append("| collector | Ir per allocation (collections amortised) | collections in the loop (N₁ → N₂) |")
+            L.append("|---|---|---|")
+            rows = cgg["rows"]
+            gb = (gc or {}).get("baseline", "goheap")
+            for a, v in rows.items():
+                if "ir" in v:
+                    s = f"{v['ir']:.1f}"
+                    bv = rows.get(gb, {})
+                    if a != gb and "ir" in bv and bv["ir"] > 0:
+                        s += f" ({v['ir'] / bv['ir']:.2f}×)"
+                    L.append(f"| {a} | {s} | {v.get('gcs_n1')} → {v.get('gcs_n2')} |")
+                else:
+                    err = str(v.get("error", "?")).replace("|", "\\|")
+                    L.append(f"| {a} | **FAILED**: {err} | |")
     L.append("")
     L.append("## How to read this / reproduce")
     L.append("")
     L.append("- `make bench` (full) or `make bench-quick`; `python3 bench/run.py --help` for a subset "
-             "(`--workloads`, `--allocators`, `--runs`).")
+             "(`--only manual|gc`, `--workloads`, `--allocators`, `--runs`).")
     L.append("- One workload by hand: `LD_PRELOAD=$PWD/build/libgoheap.so build/bench/<name> <args>` "
              "(args as in the table); glibc: the same without LD_PRELOAD.")
+    L.append("- A collected one: `build/bench/<name>-goheap <args>`, `build/bench/<name>-bdwgc <args>`, "
+             "`build/bench/<name>-go <args>` (gc-binary-trees-2t is gc-binary-trees with 2 threads).")
     L.append("- Raw numbers of every run: the .json beside this file.")
     base.with_suffix(".md").write_text("\n".join(L) + "\n")
 
@@ -673,9 +988,12 @@ def main():
     ap.add_argument("--runs", type=int, default=5, help="runs per workload and allocator (default 5; at least 5 for a report to publish)")
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)) or 2,
                     help="T in the parameters (default: the CPUs this process may use)")
-    ap.add_argument("--workloads", help="comma-separated subset of workloads")
-    ap.add_argument("--allocators", help="comma-separated subset of goheap,glibc,mimalloc,jemalloc,tcmalloc")
-    ap.add_argument("--no-callgrind", action="store_true", help="skip the callgrind table")
+    ap.add_argument("--only", choices=["all", "manual", "gc"], default="all",
+                    help="run only the malloc part (manual) or only the collected part (gc); default all")
+    ap.add_argument("--workloads", help="comma-separated subset of workloads (of either part)")
+    ap.add_argument("--allocators", help="comma-separated subset of goheap,glibc,mimalloc,jemalloc,tcmalloc "
+                                         "(malloc part) and goheap,bdwgc,go (collected part)")
+    ap.add_argument("--no-callgrind", action="store_true", help="skip the callgrind tables")
     ap.add_argument("--no-install", action="store_true", help="do not apt-get install missing peers")
     ap.add_argument("--timeout", type=float, help="seconds before a run counts as hung (default 60 full, 20 quick)")
     ap.add_argument("--out", help="output path without extension (default bench/results/DATE[-quick])")
@@ -685,23 +1003,36 @@ def main():
     t_start = time.time()
 
     all_names = ["goheap"] + [p[0] for p in PEERS]
-    want = args.allocators.split(",") if args.allocators else all_names
+    gc_all_names = [g[0] for g in GC_ALLOCATORS]
+    want = args.allocators.split(",") if args.allocators else all_names + gc_all_names[1:]
     for n in want:
-        if n not in all_names:
+        if n not in all_names + gc_all_names:
             ap.error(f"unknown allocator {n}")
-    ensure_installed(want, args.no_install)
 
+    workloads = MANUAL_WORKLOADS if args.only in ("all", "manual") else []
+    gc_workloads = COLLECTED_WORKLOADS if args.only in ("all", "gc") else []
+    if args.workloads:
+        sel = args.workloads.split(",")
+        unknown = set(sel) - {w[0] for w in workloads + gc_workloads}
+        if unknown:
+            ap.error(f"unknown workloads (for --only {args.only}): {', '.join(sorted(unknown))}")
+        workloads = [w for w in workloads if w[0] in sel]
+        gc_workloads = [w for w in gc_workloads if w[0] in sel]
+    manual_part = args.only in ("all", "manual") and bool(workloads)
+    gc_part = bool(gc_workloads)
+    want_gc = [n for n in gc_all_names if n in want] if gc_part else []
+    ensure_installed(want if manual_part else [], args.no_install, want_gc)
+
+    goheap_lib = str(Path(os.environ.get("GOHEAP_LIB") or str(ROOT / "build" / "libgoheap.so")).resolve())
     allocators = []
     for n in all_names:
-        if n not in want:
+        if n not in want or not manual_part:
             continue
         if n == "goheap":
-            lib = os.environ.get("GOHEAP_LIB") or str(ROOT / "build" / "libgoheap.so")
-            lib = str(Path(lib).resolve())
-            if not Path(lib).exists():
-                log(f"bench: goheap library {lib} not found (run `make` first, or set GOHEAP_LIB)")
+            if not Path(goheap_lib).exists():
+                log(f"bench: goheap library {goheap_lib} not found (run `make` first, or set GOHEAP_LIB)")
                 sys.exit(2)
-            allocators.append({"name": n, "lib": lib, "version": goheap_version()})
+            allocators.append({"name": n, "lib": goheap_lib, "version": goheap_version()})
             continue
         pkg, libs = next((p[1], p[2]) for p in PEERS if p[0] == n)
         if libs is None:
@@ -715,25 +1046,49 @@ def main():
         allocators.append(entry)
     runnable = [a for a in allocators if a["lib"] or a["name"] == "glibc"]
     names = [a["name"] for a in runnable]
-    baseline = "goheap" if "goheap" in names else names[0]
+    baseline = "goheap" if "goheap" in names else (names[0] if names else None)
 
-    workloads = MANUAL_WORKLOADS
-    if args.workloads:
-        sel = args.workloads.split(",")
-        unknown = set(sel) - {w[0] for w in workloads}
-        if unknown:
-            ap.error(f"unknown workloads: {', '.join(sorted(unknown))}")
-        workloads = [w for w in workloads if w[0] in sel]
+    # The collected part: goheap always runs (a variant that does not build is FAILED).
+    gc_allocators = []
+    for n in want_gc:
+        if n == "goheap":
+            gc_allocators.append({"name": n, "version": goheap_version() + f" — `{goheap_lib}`"})
+        elif n == "bdwgc":
+            e = {"name": n, "version": f"libgc-dev {pkg_version('libgc-dev')} (bdwgc)"}
+            if not have_gc_peer(n):
+                e["missing"] = "not installed: left out"
+            gc_allocators.append(e)
+        elif n == "go":
+            e = {"name": n, "version": (sh([go_exe(), "version"]) if go_exe() else "")
+                 + f" (golang-go {pkg_version('golang-go')})"}
+            if not have_gc_peer(n):
+                e["missing"] = "not installed: left out"
+            gc_allocators.append(e)
+    for e in gc_allocators:
+        if e.get("missing"):
+            log(f"bench: {e['name']} not found, left out of the collected part")
+    gc_names = [e["name"] for e in gc_allocators if not e.get("missing")]
+    gc_baseline = "goheap" if "goheap" in gc_names else (gc_names[0] if gc_names else None)
 
-    if not build_all():
+    if manual_part and not build_all():
         log("bench: some workloads failed to build; they will show as FAILED")
+    elif not manual_part:
+        BUILD.mkdir(parents=True, exist_ok=True)
+        if not build_one(BENCH / "runner.c", BUILD / "runner"):
+            sys.exit("bench: cannot build bench/runner.c")
+    gc_build_err = {}
+    if gc_part and gc_names:
+        log("bench: building the collected workloads (" + ", ".join(gc_names) + ")")
+        gc_build_err = build_collected(sorted({w[2] for w in gc_workloads}), gc_names, goheap_lib)
+        for (src, a), e in sorted(gc_build_err.items()):
+            log(f"bench: {src} for {a}: {e}; shown as FAILED")
 
     params, cmds = {}, {}
-    for w in workloads:
+    for w in workloads + gc_workloads:
         cmd, stdin, env = workload_cmd(w, mode, args.threads)
         cmds[w[0]] = (cmd, stdin, env)
         wargs = expand(w[3] if mode == "full" else w[4], args.threads)
-        params[w[0]] = " ".join(wargs) if w[1] == "c" else "N=" + " ".join(wargs)
+        params[w[0]] = " ".join(wargs) if w[1] in ("c", "collected") else "N=" + " ".join(wargs)
 
     data = {
         "date": datetime.date.today().isoformat(),
@@ -744,6 +1099,8 @@ def main():
         "threads": args.threads,
         "machine": machine_info(),
         "allocators": allocators,
+        "gc_allocators": gc_allocators,
+        "gc_env": {k: os.environ[k] for k in GC_ENV if k in os.environ},
         "tools": {
             "valgrind": sh(["valgrind", "--version"]) or "not installed",
             "gnuplot": sh(["gnuplot", "--version"]) or "not installed",
@@ -754,46 +1111,91 @@ def main():
         "commands": {k: v[0] + (["<", v[1]] if v[1] else []) for k, v in cmds.items()},
         "runs": [],
     }
+    if not manual_part:
+        del data["tools"]["sqlite3"], data["tools"]["python (workload)"]
 
-    total = args.runs * len(workloads) * len(runnable)
+    total = args.runs * (len(workloads) * len(runnable) + len(gc_workloads) * len(gc_names))
     done = 0
     hung = set()
+
+    def one(rnd, wname, aname, run):
+        nonlocal done
+        measures = {}
+        if (wname, aname) in hung:  # one hang is enough: don't wait out every round
+            st, secs, rss, result, note = "skipped", None, None, "", "not run: an earlier run timed out"
+        else:
+            st, secs, rss, result, note = run(measures)
+        if st == "timeout":
+            hung.add((wname, aname))
+        done += 1
+        rec = {"workload": wname, "alloc": aname, "round": rnd, "status": st,
+               "secs": secs, "maxrss_kib": rss, "result": result, "note": note}
+        if measures:
+            rec["measures"] = measures
+        data["runs"].append(rec)
+        msg = f"{secs:.3f}s {rss / 1024:.1f}MiB" if st == "ok" else f"{st.upper()}: {note}"
+        if measures.get("pause_n") is not None:
+            msg += f" (collections {measures['pause_n']:.0f}, max pause {measures.get('pause_max_ms', 0):.2f} ms)"
+        log(f"[{done}/{total}] round {rnd + 1} {wname:18s} {aname:9s} {msg}")
+
     for rnd in range(args.runs):
         for w in workloads:
             cmd, stdin, env = cmds[w[0]]
             for a in runnable:
-                if (w[0], a["name"]) in hung:  # one hang is enough: don't wait out every round
-                    st, secs, rss, result, note = "skipped", None, None, "", "not run: an earlier run timed out"
-                else:
-                    st, secs, rss, result, note = run_once(cmd, stdin, env, a["lib"], timeout)
-                if st == "timeout":
-                    hung.add((w[0], a["name"]))
-                done += 1
-                data["runs"].append({"workload": w[0], "alloc": a["name"], "round": rnd, "status": st,
-                                     "secs": secs, "maxrss_kib": rss, "result": result, "note": note})
-                msg = f"{secs:.3f}s {rss / 1024:.1f}MiB" if st == "ok" else f"{st.upper()}: {note}"
-                log(f"[{done}/{total}] round {rnd + 1} {w[0]:15s} {a['name']:9s} {msg}")
+                one(rnd, w[0], a["name"], lambda ms, a=a: run_once(cmd, stdin, env, a["lib"], timeout))
+        for w in gc_workloads:
+            cmd, stdin, env = cmds[w[0]]
+            for a in gc_names:
+                err = gc_build_err.get((w[2], a))
+                if err:
+                    one(rnd, w[0], a, lambda ms, err=err: ("fail", None, None, "", err))
+                    continue
+                acmd = [x.replace("{alloc}", a) for x in cmd]
+                one(rnd, w[0], a, lambda ms, acmd=acmd: run_once(acmd, stdin, env, None, timeout, ms))
 
     if not args.no_callgrind:
-        data["callgrind"] = run_callgrind(runnable, mode)
+        if manual_part and runnable:
+            data["callgrind"] = run_callgrind(runnable, mode)
+        else:
+            data["callgrind"] = {"error": "the malloc part was not run"}
+        if gc_part and gc_names:
+            data["callgrind_gc"] = run_callgrind_gc(gc_names, mode, goheap_lib)
 
     wnames = [w[0] for w in workloads]
+    gc_wnames = [w[0] for w in gc_workloads]
     cells = summarize(data, wnames, names)
+    gc_cells = summarize(data, gc_wnames, gc_names, majority=("bdwgc", "go", "goheap"))
     data["elapsed_s"] = time.time() - t_start
-    data["summary"] = {f"{w}|{a}": c for (w, a), c in cells.items()}
+    data["summary"] = {f"{w}|{a}": c for (w, a), c in list(cells.items()) + list(gc_cells.items())}
 
     if args.out:
         base = Path(args.out).resolve()
     else:
         base = RESULTS / (data["date"] + ("-quick" if args.quick else ""))
     base.parent.mkdir(parents=True, exist_ok=True)
-    chart_err = write_chart(base, wnames, [n for n in names if n != baseline], baseline, cells)
-    write_report(base, data, cells, wnames, names, baseline, chart_err)
+    written = []
+    chart_err = "not run"
+    if wnames and names:
+        chart_err = write_chart(base, wnames, [n for n in names if n != baseline], baseline, cells)
+        if not chart_err:
+            written.append(base.with_suffix(".svg").name)
+    gc_svg = base.parent / (base.name + "-gc.svg")
+    gc = None
+    if gc_wnames:
+        gc = {"workloads": gc_wnames, "allocs": gc_names, "baseline": gc_baseline, "cells": gc_cells,
+              "svg": str(gc_svg), "chart_err": "no collector ran"}
+        if gc_names:
+            gc["chart_err"] = write_chart(base, gc_wnames, [n for n in gc_names if n != gc_baseline],
+                                          gc_baseline, gc_cells, svg=gc_svg, label="Collected memory: ")
+            if not gc["chart_err"]:
+                written.append(gc_svg.name)
+    write_report(base, data, cells, wnames, names, baseline, chart_err, gc)
     base.with_suffix(".json").write_text(json.dumps(data, indent=1) + "\n")
-    log(f"bench: wrote {base.with_suffix('.md')}" + ("" if chart_err else f", {base.with_suffix('.svg').name}")
+    log(f"bench: wrote {base.with_suffix('.md')}" + "".join(f", {x}" for x in written)
         + f", {base.with_suffix('.json').name} in {data['elapsed_s'] / 60:.1f} min")
     print(base.with_suffix(".md").read_text())
-    bad = [f"{w}/{a} ({c['status']})" for (w, a), c in cells.items() if c["status"] != "ok"]
+    bad = [f"{w}/{a} ({c['status']})" for (w, a), c in list(cells.items()) + list(gc_cells.items())
+           if c["status"] != "ok"]
     if bad:
         log(f"bench: {len(bad)} failed (shown as such in the report): {', '.join(bad)}")
     return 0
