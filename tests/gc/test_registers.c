@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "gctest.h"
 
@@ -48,6 +49,8 @@ static void *churn(void *arg) {
       q[0] = q[1] = 0xdeadbeefdeadbeefull; /* reuses a freed slot's memory */
     }
     gh_collect();
+    struct timespec pause = {0, 50000}; /* without a pause the holder, stopped by every cycle, starves */
+    nanosleep(&pause, NULL);
   }
   return arg;
 }
@@ -62,7 +65,7 @@ GT_NOINLINE static uintptr_t make(uint64_t tag) {
 int main(void) {
   alarm(60);
   pthread_t t = gt_thread(churn, NULL, "gt-churn");
-  long bad = 0, rounds = 1500;
+  long bad = 0, rounds = 3000;
   for (long r = 0; r < rounds && !bad; r++) {
     uintptr_t h = make(0x1234500000000000ull + (uint64_t)r);
     uint64_t *p = hold_in_r15(gt_reveal(h), 200);
