@@ -205,8 +205,6 @@ void gh_finq_wake(void) {
   start_finalizer_thread(); /* again in a fork child */
 }
 
-void gh_finq_lock(void) { gh_mutex_lock(&finq_lock); }
-void gh_finq_unlock(void) { gh_mutex_unlock(&finq_lock); }
 
 /* Removes the specials of objects a sweep freed (explicit frees). */
 void gh_special_sweep(gh_mspan *s) {

@@ -142,28 +142,7 @@ esac
 # --- fetch -------------------------------------------------------------------
 APTQ="-o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 -q"
 
-# ensure_deb_src: make `apt-get source libgc` possible (root only).
-ensure_deb_src() {
-  apt-cache showsrc libgc 2>/dev/null | grep -q '^Package: libgc$' && return 0
-  if [ "$(id -u)" != 0 ]; then
-    echo "need root to add a deb-src entry and run apt-get update (or populate $CACHE)" >&2
-    return 1
-  fi
-  local f=/etc/apt/sources.list.d/goheap-src.sources
-  if [ ! -e "$f" ]; then
-    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-      # same mirror(s), suites, components and keyring; source indexes only
-      sed 's/^Types:.*/Types: deb-src/' /etc/apt/sources.list.d/debian.sources >"$f.tmp"
-    else
-      # one-line format in /etc/apt/sources.list: turn "deb URI SUITE COMP..." into stanzas
-      awk '$1 == "deb" && $2 !~ /^\[/ { printf "Types: deb-src\nURIs: %s\nSuites: %s\nComponents:", $2, $3;
-             for (i = 4; i <= NF; i++) printf " %s", $i; printf "\n\n" }' /etc/apt/sources.list >"$f.tmp" 2>/dev/null
-    fi
-    if [ -s "$f.tmp" ]; then mv "$f.tmp" "$f"; echo "added $f" >&2; else rm -f "$f.tmp"; echo "no Debian mirror found in apt sources" >&2; return 1; fi
-  fi
-  apt-get $APTQ update >&2 || return 1
-  apt-cache showsrc libgc 2>/dev/null | grep -q '^Package: libgc$'
-}
+. "$ROOT/tests/suites/lib/deb_src.sh" # ensure_deb_src PKG
 
 # fetch_src: sets SRC to an unpacked libgc source tree under $CACHE.
 fetch_src() {
@@ -172,7 +151,7 @@ fetch_src() {
   if [ -n "$SRC" ] && [ -f "$SRC/.goheap-unpacked" ]; then return 0; fi
   mkdir -p "$CACHE" || return 1
   if ! ls "$CACHE"/libgc_*.orig.tar.* >/dev/null 2>&1; then
-    ensure_deb_src || return 1
+    ensure_deb_src libgc || return 1
     (cd "$CACHE" && apt-get $APTQ source --download-only libgc >&2) || return 1
   fi
   local dsc tb tmp

@@ -50,34 +50,13 @@ if [ -f "$LIB" ]; then ok "library exists ($LIB)"; else bad "library exists" "$L
 SRC=$CACHE/test-stress.c
 APTQ="-o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 -q"
 
-# ensure_deb_src: make `apt-get source mimalloc` possible (root only).
-ensure_deb_src() {
-  apt-cache showsrc mimalloc 2>/dev/null | grep -q '^Package: mimalloc' && return 0
-  if [ "$(id -u)" != 0 ]; then
-    echo "need root to add a deb-src entry and run apt-get update (or populate $CACHE)" >&2
-    return 1
-  fi
-  local f=/etc/apt/sources.list.d/goheap-src.sources
-  if [ ! -e "$f" ]; then
-    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-      # same mirror(s), suites, components and keyring; source indexes only
-      sed 's/^Types:.*/Types: deb-src/' /etc/apt/sources.list.d/debian.sources >"$f.tmp"
-    else
-      # one-line format in /etc/apt/sources.list: turn "deb URI SUITE COMP..." into stanzas
-      awk '$1 == "deb" && $2 !~ /^\[/ { printf "Types: deb-src\nURIs: %s\nSuites: %s\nComponents:", $2, $3;
-             for (i = 4; i <= NF; i++) printf " %s", $i; printf "\n\n" }' /etc/apt/sources.list >"$f.tmp" 2>/dev/null
-    fi
-    if [ -s "$f.tmp" ]; then mv "$f.tmp" "$f"; echo "added $f" >&2; else rm -f "$f.tmp"; echo "no Debian mirror found in apt sources" >&2; return 1; fi
-  fi
-  apt-get $APTQ update >&2 || return 1
-  apt-cache showsrc mimalloc 2>/dev/null | grep -q '^Package: mimalloc'
-}
+. "$ROOT/tests/suites/lib/deb_src.sh" # ensure_deb_src PKG
 
 fetch_stress_src() {
   [ -s "$SRC" ] && return 0
   mkdir -p "$CACHE" || return 1
   if ! ls "$CACHE"/mimalloc_*.orig.tar.* >/dev/null 2>&1; then
-    ensure_deb_src || return 1
+    ensure_deb_src mimalloc || return 1
     (cd "$CACHE" && apt-get $APTQ source --download-only mimalloc >&2) || return 1
   fi
   local tb
