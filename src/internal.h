@@ -78,6 +78,12 @@ static inline uint32_t gh_spanclass_kind(gh_spanclass sc) { return sc % 3u; }
 static inline bool gh_spanclass_is_large(gh_spanclass sc) { return sc < 3; }
 static inline bool gh_spanclass_noscan(gh_spanclass sc) { return gh_spanclass_kind(sc) == GH_KIND_NOSCAN; }
 static inline bool gh_spanclass_collected(gh_spanclass sc) { return gh_spanclass_kind(sc) != GH_KIND_MANUAL; }
+/* Go's tiny allocator: noscan collected requests under GH_TINY_SIZE bytes share
+ * blocks of the 16-byte class, so a pointer into such a span may be interior
+ * and an explicit free of it is ignored (malloc.c). */
+#define GH_TINY_SIZE 16
+#define GH_TINY_CLASS 2
+#define GH_TINY_SPANCLASS (GH_TINY_CLASS * 3 + GH_KIND_NOSCAN)
 
 /* ---- mspan (Go: mheap.go:mspan) ------------------------------------------ */
 typedef enum gh_span_state {
@@ -287,6 +293,9 @@ void gh_fixalloc_init(gh_fixalloc *f, size_t size);
 void *gh_fixalloc_alloc(gh_fixalloc *f); /* zeroed; NULL when the OS refuses */
 void gh_fixalloc_free(gh_fixalloc *f, void *p);
 void *gh_persistent_alloc(size_t size); /* never freed; zeroed; NULL on failure */
+/* Doubles a mapped metadata array (*arr, *cap elements of `elem` bytes, `used`
+ * in use) to at least `first` elements; false, unchanged, if the OS refuses. */
+bool gh_metadata_grow(void **arr, uint32_t *cap, uint32_t used, size_t elem, uint32_t first);
 extern uint64_t gh_metadata_bytes;      /* mapped for metadata (atomic) */
 
 /* ---- mpagealloc.c: the page allocator, heap lock held ---------------------- */
@@ -309,6 +318,10 @@ void gh_mheap_scavenge(uint64_t bytes); /* release up to `bytes` of free pages *
 uintptr_t gh_mheap_reclaim(uintptr_t pages); /* sweep until `pages` went back (Go: mheap.reclaim) */
 void gh_mheap_check(void);
 gh_heaparena *gh_arena_of(uintptr_t p);
+/* Calls fn for every span starting in pages [first, first+n) of arena a
+ * (world stopped, or a fork child). */
+void gh_mheap_each_span_in(gh_heaparena *a, uint32_t first, uint32_t n, void (*fn)(gh_mspan *s, void *ctx), void *ctx);
+void gh_mheap_each_span(void (*fn)(gh_mspan *s, void *ctx), void *ctx);
 
 /* Go: mheap.go:spanOf. The span that owns p, or NULL if goheap does not
  * own p. Two dependent loads after the range check. */

@@ -81,11 +81,6 @@ static void *fail_enomem(void) {
   return NULL;
 }
 
-#define TINY_SIZE 16 /* Go: maxTinySize */
-#define TINY_CLASS 2 /* the 16-byte size class */
-/* Tiny blocks hold several objects: an explicit free of one is ignored (the
- * collector reclaims the block), and interior pointers are expected. */
-#define TINY_SPANCLASS (TINY_CLASS * 3 + GH_KIND_NOSCAN)
 
 /* ---- small objects: the fast path ----------------------------------------------- */
 
@@ -217,7 +212,7 @@ GH_FAST void *gh_calloc(size_t n, size_t size) {
 static GH_NOINLINE void *tiny_alloc_slow(size_t size) {
   gh_mcache *c = gh_enter_mcache(); /* small_alloc's fast path, outside gh_fast */
   if (!c) return fail_enomem();
-  void *p = small_alloc(gh_make_spanclass(TINY_CLASS, GH_KIND_NOSCAN), TINY_SIZE);
+  void *p = small_alloc(gh_make_spanclass(GH_TINY_CLASS, GH_KIND_NOSCAN), GH_TINY_SIZE);
   if (p && (size < c->tinyoffset || c->tiny == 0)) {
     c->tiny = (uintptr_t)p;
     c->tinyoffset = size;
@@ -236,7 +231,7 @@ static GH_ALWAYS_INLINE void *tiny_alloc(size_t size) {
     if ((size & 7) == 0) off = (off + 7) & ~(uintptr_t)7;
     else if ((size & 3) == 0) off = (off + 3) & ~(uintptr_t)3;
     else if ((size & 1) == 0) off = (off + 1) & ~(uintptr_t)1;
-    if (off + size <= TINY_SIZE) {
+    if (off + size <= GH_TINY_SIZE) {
       c->tinyoffset = off + size;
       return (void *)(c->tiny + off);
     }
@@ -246,7 +241,7 @@ static GH_ALWAYS_INLINE void *tiny_alloc(size_t size) {
 
 static GH_ALWAYS_INLINE void *collected_alloc(size_t size, uint32_t kind) {
   if (gh_unlikely(size == 0)) size = 1; /* every object has an address of its own */
-  if (kind == GH_KIND_NOSCAN && size < TINY_SIZE) return tiny_alloc(size);
+  if (kind == GH_KIND_NOSCAN && size < GH_TINY_SIZE) return tiny_alloc(size);
   if (gh_likely(size <= GH_MAX_SMALL_SIZE)) { /* zeroed whole: the collector scans whole slots */
     uint32_t c = gh_size_to_class(size);
     return small_alloc(gh_make_spanclass(c, kind), gh_class_size(c));
@@ -347,7 +342,7 @@ static inline gh_mspan *object_span(const char *op, uintptr_t p, uint32_t *index
     return NULL;
   }
   uint32_t i = gh_mspan_obj_index(s, p);
-  if (gh_unlikely(s->start_addr + (uintptr_t)i * s->elemsize != p) && s->spanclass != TINY_SPANCLASS) {
+  if (gh_unlikely(s->start_addr + (uintptr_t)i * s->elemsize != p) && s->spanclass != GH_TINY_SPANCLASS) {
     bad_pointer(op, p, GH_BAD_INTERIOR, s);
     return NULL;
   }
@@ -381,9 +376,9 @@ static GH_NOINLINE void free_remote(gh_mspan *s, uint32_t i, uintptr_t p) {
   gh_leave(c);
 }
 
-/* A large object, or a tiny block (whose free is ignored: see TINY_SPANCLASS). */
+/* A large object, or a tiny block (whose free is ignored: see GH_TINY_SPANCLASS). */
 static GH_NOINLINE void free_unusual(const char *op, gh_mspan *s, uintptr_t p) {
-  if (s->spanclass == TINY_SPANCLASS) return;
+  if (s->spanclass == GH_TINY_SPANCLASS) return;
   gh_mcache *c = gh_enter_mcache();
   int saved = errno;
   if (!gh_mcentral_free_large(s)) bad_pointer(op, p, GH_BAD_DOUBLE_FREE, s);
@@ -392,7 +387,7 @@ static GH_NOINLINE void free_unusual(const char *op, gh_mspan *s, uintptr_t p) {
 }
 
 static GH_ALWAYS_INLINE void free_object(gh_mspan *s, uint32_t i, uintptr_t p) {
-  if (gh_unlikely(gh_spanclass_is_large(s->spanclass) || s->spanclass == TINY_SPANCLASS)) {
+  if (gh_unlikely(gh_spanclass_is_large(s->spanclass) || s->spanclass == GH_TINY_SPANCLASS)) {
     free_unusual("free", s, p);
     return;
   }
@@ -518,7 +513,7 @@ static void *realloc_here(void *ptr, size_t size, bool *moved, uint32_t *kind, s
     free_object(s, i, (uintptr_t)ptr);
     return NULL;
   }
-  if (s->spanclass != TINY_SPANCLASS && resize_in_place(s, size)) {
+  if (s->spanclass != GH_TINY_SPANCLASS && resize_in_place(s, size)) {
     if (gh_spanclass_is_large(s->spanclass)) s->limit = s->start_addr + size;
     return ptr;
   }

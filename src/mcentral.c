@@ -408,7 +408,8 @@ void gh_mcentral_check(gh_mcentral *c) {
  * would make the next mark skip scanning its objects), its count is rebuilt,
  * and it goes back on its list; a half-done sweep only leaves dead objects
  * allocated until the next cycle. */
-static void adopt(gh_mspan *s) {
+static void adopt(gh_mspan *s, void *unused) {
+  (void)unused;
   if (!gh_spanclass_collected(s->spanclass) || s->list || gh_atomic_load_relaxed(&s->xowner) ||
       gh_atomic_load_relaxed(&s->xstate) != GH_SPAN_IN_USE)
     return;
@@ -419,12 +420,4 @@ static void adopt(gh_mspan *s) {
 }
 
 /* In a fork child, after the other threads' caches were released. */
-void gh_mcentral_adopt_limbo(void) {
-  for (uint32_t a = 0; a < gh_heap.narenas; a++) {
-    gh_heaparena *ar = gh_heap.all_arenas[a];
-    for (uint32_t pg = 0; pg < GH_PAGES_PER_ARENA; pg++) {
-      gh_mspan *s = ar->spans[pg];
-      if (s && s->start_addr == ar->base + ((uintptr_t)pg << GH_PAGE_SHIFT)) adopt(s);
-    }
-  }
-}
+void gh_mcentral_adopt_limbo(void) { gh_mheap_each_span(adopt, NULL); }

@@ -122,7 +122,7 @@ void gh_set_finalizer(void *obj, void (*fn)(void *obj, void *arg), void *arg) {
   gh_mcache *c = gh_enter_mcache();
   gh_mspan *s = gh_span_of(p);
   bool live = s && p < s->limit && gh_base(obj) != NULL;
-  bool tiny = s && gh_spanclass_noscan(s->spanclass) && gh_spanclass_sizeclass(s->spanclass) == 2;
+  bool tiny = s && s->spanclass == GH_TINY_SPANCLASS;
   if (!live) {
     gh_report_bad_pointer("gh_set_finalizer", p, s ? GH_BAD_DOUBLE_FREE : GH_BAD_FOREIGN, s, 0);
   } else if (!gh_spanclass_collected(s->spanclass)) {

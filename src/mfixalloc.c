@@ -68,3 +68,16 @@ void gh_fixalloc_free(gh_fixalloc *f, void *p) {
   f->free_list = p;
   f->inuse--;
 }
+
+bool gh_metadata_grow(void **arr, uint32_t *cap, uint32_t used, size_t elem, uint32_t first) {
+  uint32_t n = *cap ? *cap * 2 : first;
+  void *fresh = gh_os_alloc_metadata(n * elem);
+  if (!fresh) return false;
+  if (*arr) {
+    memcpy(fresh, *arr, used * elem);
+    gh_os_release(*arr, *cap * elem);
+  }
+  *arr = fresh;
+  *cap = n;
+  return true;
+}

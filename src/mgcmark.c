@@ -101,17 +101,8 @@ void gh_add_roots(void *lo, void *hi) {
   gh_ensure_init();
   gh_mcache *c = gh_enter();
   gh_mutex_lock(&roots_lock);
-  if (nroots == roots_cap) {
-    uint32_t cap = roots_cap ? roots_cap * 2 : 64;
-    gh_range *n = gh_os_alloc_metadata(cap * sizeof *n);
-    if (!n) gh_throw("gh_add_roots: out of memory");
-    if (roots) {
-      __builtin_memcpy(n, roots, nroots * sizeof *n);
-      gh_os_release(roots, roots_cap * sizeof *roots);
-    }
-    roots = n;
-    roots_cap = cap;
-  }
+  if (nroots == roots_cap && !gh_metadata_grow((void **)&roots, &roots_cap, nroots, sizeof *roots, 64))
+    gh_throw("gh_add_roots: out of memory");
   roots[nroots++] = (gh_range){(uintptr_t)lo, (uintptr_t)hi};
   gh_mutex_unlock(&roots_lock);
   gh_leave(c);
@@ -313,14 +304,6 @@ static void scan_manual_span(gh_marker *m, gh_mspan *s) {
   }
 }
 
-/* Calls fn for every in-use span starting in pages [first, first+n) of arena a. */
-static void each_span_in(gh_heaparena *a, uint32_t first, uint32_t n, void (*fn)(gh_mspan *s, void *ctx), void *ctx) {
-  for (uint32_t pg = first; pg < first + n && pg < GH_PAGES_PER_ARENA; pg++) {
-    gh_mspan *s = a->spans[pg];
-    if (s && s->start_addr == a->base + ((uintptr_t)pg << GH_PAGE_SHIFT)) fn(s, ctx);
-  }
-}
-
 static void span_root(gh_mspan *s, void *ctx) {
   gh_marker *m = ctx;
   if (!gh_spanclass_collected(s->spanclass)) scan_manual_span(m, s);
@@ -344,7 +327,7 @@ static void run_job(gh_marker *m, uint32_t j) {
   j -= work.nthreads;
   if (j < work.nspanjobs) {
     uint32_t per = GH_PAGES_PER_ARENA / SPAN_JOB_PAGES;
-    each_span_in(gh_heap.all_arenas[j / per], (j % per) * SPAN_JOB_PAGES, SPAN_JOB_PAGES, span_root, m);
+    gh_mheap_each_span_in(gh_heap.all_arenas[j / per], (j % per) * SPAN_JOB_PAGES, SPAN_JOB_PAGES, span_root, m);
     return;
   }
   for (uint32_t i = 0; i < nroots; i++) scan_block(m, roots[i].lo, roots[i].hi);
@@ -409,17 +392,9 @@ void gh_gc_mark_fork_child(void) {
 
 static void add_segment(uintptr_t lo, uintptr_t hi, void *arg) {
   (void)arg;
-  if (work.nsegs == work.segs_cap) {
-    uint32_t cap = work.segs_cap ? work.segs_cap * 2 : 256;
-    gh_range *n = gh_os_alloc_metadata(cap * sizeof *n);
-    if (!n) return; /* reported by the caller's count: the mark goes on without it */
-    if (work.segs) {
-      __builtin_memcpy(n, work.segs, work.nsegs * sizeof *n);
-      gh_os_release(work.segs, work.segs_cap * sizeof *work.segs);
-    }
-    work.segs = n;
-    work.segs_cap = cap;
-  }
+  if (work.nsegs == work.segs_cap &&
+      !gh_metadata_grow((void **)&work.segs, &work.segs_cap, work.nsegs, sizeof *work.segs, 256))
+    gh_throw("collector: out of memory for the table of data segments");
   work.segs[work.nsegs++] = (gh_range){lo, hi};
 }
 
@@ -432,17 +407,9 @@ void gh_gc_prepare_mark(void) {
 }
 
 static void add_thread(gh_mcache *c, void *self_sp) {
-  if (work.nthreads == work.threads_cap) {
-    uint32_t cap = work.threads_cap ? work.threads_cap * 2 : 64;
-    gh_thread_root *n = gh_os_alloc_metadata(cap * sizeof *n);
-    if (!n) gh_throw("collector: out of memory for the thread table");
-    if (work.threads) {
-      __builtin_memcpy(n, work.threads, work.nthreads * sizeof *n);
-      gh_os_release(work.threads, work.threads_cap * sizeof *work.threads);
-    }
-    work.threads = n;
-    work.threads_cap = cap;
-  }
+  if (work.nthreads == work.threads_cap &&
+      !gh_metadata_grow((void **)&work.threads, &work.threads_cap, work.nthreads, sizeof *work.threads, 64))
+    gh_throw("collector: out of memory for the thread table");
   uintptr_t sp = c == gh_tls_mcache ? (uintptr_t)self_sp : c->stop_sp;
   if (!c->stack_hi || sp >= c->stack_hi) c->stack_hi = gh_os_stack_top(sp);
   gh_thread_root *t = &work.threads[work.nthreads++];
@@ -498,10 +465,8 @@ static void recover_overflow(void) {
     gh_atomic_store_relaxed(&work.xoverflow, 0);
     work.nworkers = 1;
     work.xnwait = 0;
-    for (uint32_t a = 0; a < gh_heap.narenas; a++) {
-      each_span_in(gh_heap.all_arenas[a], 0, GH_PAGES_PER_ARENA, rescan_span, &markers[0]);
-      drain(&markers[0]);
-    }
+    gh_mheap_each_span(rescan_span, &markers[0]);
+    drain(&markers[0]);
   }
 }
 
@@ -529,8 +494,7 @@ void gh_gc_mark(gh_mark_result *out) {
   run_workers(n);
   recover_overflow();
   uint64_t kept = 0;
-  for (uint32_t a = 0; a < gh_heap.narenas; a++)
-    each_span_in(gh_heap.all_arenas[a], 0, GH_PAGES_PER_ARENA, queue_finalizers, &kept);
+  gh_mheap_each_span(queue_finalizers, &kept);
   *out = (gh_mark_result){.workers = n, .marked_bytes = kept, .stack_bytes = work.stack_bytes,
                           .global_bytes = work.global_bytes, .forced = out->forced};
   for (uint32_t i = 0; i < n; i++) {

@@ -319,6 +319,19 @@ uintptr_t gh_mheap_reclaim(uintptr_t pages) {
   return freed;
 }
 
+/* ---- walking the spans ------------------------------------------------------- */
+
+void gh_mheap_each_span_in(gh_heaparena *a, uint32_t first, uint32_t n, void (*fn)(gh_mspan *s, void *ctx), void *ctx) {
+  for (uint32_t pg = first; pg < first + n && pg < GH_PAGES_PER_ARENA; pg++) {
+    gh_mspan *s = a->spans[pg];
+    if (s && s->start_addr == a->base + ((uintptr_t)pg << GH_PAGE_SHIFT)) fn(s, ctx);
+  }
+}
+
+void gh_mheap_each_span(void (*fn)(gh_mspan *s, void *ctx), void *ctx) {
+  for (uint32_t a = 0; a < gh_heap.narenas; a++) gh_mheap_each_span_in(gh_heap.all_arenas[a], 0, GH_PAGES_PER_ARENA, fn, ctx);
+}
+
 /* ---- checking --------------------------------------------------------------- */
 
 void gh_mheap_check(void) {
