@@ -227,7 +227,7 @@ def build_all():
     return ok
 
 
-def build_variant(out, deps, cmd, env=None):
+def build_variant(out, deps, cmd, env=None, cwd=None):
     """Builds out with cmd unless it is newer than every dep; '' or the error."""
     if out.exists() and all(out.stat().st_mtime >= Path(d).stat().st_mtime for d in deps if Path(d).exists()):
         return ""
@@ -236,7 +236,7 @@ def build_variant(out, deps, cmd, env=None):
     except FileNotFoundError:
         pass
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, cwd=cwd)
     except (OSError, subprocess.TimeoutExpired) as e:
         return f"cannot build: {e}"
     if r.returncode != 0:
@@ -266,7 +266,8 @@ def go_env():
     env.setdefault("GOCACHE", str(BUILD / "go-cache"))  # no $HOME needed
     env.setdefault("GOPATH", str(BUILD / "go-path"))
     env["GOFLAGS"] = "-buildvcs=false"
-    env["GO111MODULE"] = "off"  # each program is one file of the standard library only
+    env["GO111MODULE"] = "on"  # bench/go/go.mod: the programs and their shared harness package
+    env["GOPROXY"] = "off"     # the standard library only: nothing is ever downloaded
     env["CGO_ENABLED"] = "0"
     return env
 
@@ -283,8 +284,9 @@ def build_collected(srcs, gc_allocs, goheap_lib):
                 if not g:
                     errors[(src, a)] = "go is not installed"
                     continue
-                gsrc = BENCH / "go" / src / "main.go"
-                err = build_variant(out, [gsrc, g], [g, "build", "-o", str(out), str(gsrc)], go_env())
+                gdir = BENCH / "go"
+                deps = [gdir / src / "main.go", gdir / "harness" / "harness.go", gdir / "go.mod", g]
+                err = build_variant(out, deps, [g, "build", "-o", str(out), "./" + src], go_env(), cwd=gdir)
             else:
                 deps, cmd, env = gc_build_cmd(a, WDIR / f"{src}.c", out, goheap_lib)
                 err = build_variant(out, deps, cmd, env)

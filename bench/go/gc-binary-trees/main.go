@@ -8,8 +8,7 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"strconv"
+	"goheap/bench/harness"
 	"sync"
 	"sync/atomic"
 )
@@ -19,23 +18,6 @@ const chunksPerDepth = 16
 
 type node struct {
 	left, right *node
-}
-
-func wrong(format string, a ...interface{}) {
-	fmt.Fprintf(os.Stderr, "WRONG: "+format+"\n", a...)
-	os.Exit(3)
-}
-
-func argLong(i int, def int64) int64 {
-	if len(os.Args) > i {
-		v, err := strconv.ParseInt(os.Args[i], 0, 64)
-		if err != nil || v < 0 {
-			fmt.Fprintf(os.Stderr, "bad argument %d: %s\n", i, os.Args[i])
-			os.Exit(2)
-		}
-		return v
-	}
-	return def
 }
 
 func bottomUp(d int) *node {
@@ -50,12 +32,12 @@ func bottomUp(d int) *node {
 func itemCheck(n *node) int64 {
 	if n.left == nil {
 		if n.right != nil {
-			wrong("a node with only a right child")
+			harness.Wrong("a node with only a right child")
 		}
 		return 1
 	}
 	if n.right == nil {
-		wrong("a node with only a left child")
+		harness.Wrong("a node with only a left child")
 	}
 	return 1 + itemCheck(n.left) + itemCheck(n.right)
 }
@@ -79,7 +61,7 @@ func worker() {
 		for i := lo; i < hi; i++ {
 			got := itemCheck(bottomUp(d))
 			if got != (int64(1)<<(d+1))-1 {
-				wrong("tree of depth %d checks %d", d, got)
+				harness.Wrong("tree of depth %d checks %d", d, got)
 			}
 			c += got
 		}
@@ -88,8 +70,8 @@ func worker() {
 }
 
 func main() {
-	n := int(argLong(1, 16))
-	threads := argLong(2, 1)
+	n := int(harness.ArgLong(1, 16))
+	threads := harness.ArgLong(2, 1)
 	var sum uint64
 	maxDepth = n
 	if maxDepth < minDepth+2 {
@@ -121,7 +103,7 @@ func main() {
 		iters := int64(1) << (maxDepth - d + minDepth)
 		c = atomic.LoadInt64(&depthCheck[d])
 		if c != iters*((int64(1)<<(d+1))-1) {
-			wrong("depth %d: check %d", d, c)
+			harness.Wrong("depth %d: check %d", d, c)
 		}
 		fmt.Printf("%d\t trees of depth %d\t check: %d\n", iters, d, c)
 		sum = sum*31 + uint64(c)

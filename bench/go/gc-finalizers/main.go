@@ -7,9 +7,8 @@ package main
 
 import (
 	"fmt"
-	"os"
+	"goheap/bench/harness"
 	"runtime"
-	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -21,58 +20,32 @@ type fobj struct {
 	pad   uint64
 }
 
-func mix64(x uint64) uint64 {
-	x ^= x >> 33
-	x *= 0xff51afd7ed558ccd
-	x ^= x >> 33
-	x *= 0xc4ceb9fe1a85ec53
-	x ^= x >> 33
-	return x
-}
-
-func wrong(format string, a ...interface{}) {
-	fmt.Fprintf(os.Stderr, "WRONG: "+format+"\n", a...)
-	os.Exit(3)
-}
-
-func argLong(i int, def int64) int64 {
-	if len(os.Args) > i {
-		v, err := strconv.ParseInt(os.Args[i], 0, 64)
-		if err != nil || v < 0 {
-			fmt.Fprintf(os.Stderr, "bad argument %d: %s\n", i, os.Args[i])
-			os.Exit(2)
-		}
-		return v
-	}
-	return def
-}
-
 var finalized int64
 var seen []uint32
 var nobjects int64
 var ring []*fobj
 
 func finalize(o *fobj) {
-	if o.id >= uint64(nobjects) || o.tag != mix64(o.id+1) {
-		wrong("finalized object %d changed", o.id)
+	if o.id >= uint64(nobjects) || o.tag != harness.Mix64(o.id+1) {
+		harness.Wrong("finalized object %d changed", o.id)
 	}
 	if o.child == nil {
-		wrong("finalized object %d lost its child", o.id)
+		harness.Wrong("finalized object %d lost its child", o.id)
 	}
 	for k := 0; k < 4; k++ {
 		if o.child[k] != o.tag {
-			wrong("the child of finalized object %d changed", o.id)
+			harness.Wrong("the child of finalized object %d changed", o.id)
 		}
 	}
 	if atomic.SwapUint32(&seen[o.id], 1) != 0 {
-		wrong("object %d finalized twice", o.id)
+		harness.Wrong("object %d finalized twice", o.id)
 	}
 	atomic.AddInt64(&finalized, 1)
 }
 
 func main() {
-	nobjects = argLong(1, 200000)
-	window := argLong(2, 1000)
+	nobjects = harness.ArgLong(1, 200000)
+	window := harness.ArgLong(2, 1000)
 	if window < 1 {
 		window = 1
 	}
@@ -80,7 +53,7 @@ func main() {
 	seen = make([]uint32, nobjects+1)
 	ring = make([]*fobj, window)
 	for i := int64(0); i < nobjects; i++ {
-		o := &fobj{id: uint64(i), tag: mix64(uint64(i) + 1)}
+		o := &fobj{id: uint64(i), tag: harness.Mix64(uint64(i) + 1)}
 		o.child = new([4]uint64)
 		for k := 0; k < 4; k++ {
 			o.child[k] = o.tag
@@ -112,10 +85,10 @@ func main() {
 	done = atomic.LoadInt64(&finalized)
 	fmt.Printf("finalized: %d of %d after %d final collections\n", done, nobjects, rounds)
 	if done > nobjects {
-		wrong("%d objects finalized, only %d allocated", done, nobjects)
+		harness.Wrong("%d objects finalized, only %d allocated", done, nobjects)
 	}
 	if done < nobjects-nobjects/100 {
-		wrong("only %d of %d unreachable objects finalized after %d collections", done, nobjects, rounds)
+		harness.Wrong("only %d of %d unreachable objects finalized after %d collections", done, nobjects, rounds)
 	}
 	fmt.Printf("result: allocated=%d ok\n", nobjects)
 }

@@ -7,39 +7,12 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"strconv"
+	"goheap/bench/harness"
 )
 
 type node struct {
 	left, right *node
 	i, j        int64
-}
-
-func mix64(x uint64) uint64 {
-	x ^= x >> 33
-	x *= 0xff51afd7ed558ccd
-	x ^= x >> 33
-	x *= 0xc4ceb9fe1a85ec53
-	x ^= x >> 33
-	return x
-}
-
-func wrong(format string, a ...interface{}) {
-	fmt.Fprintf(os.Stderr, "WRONG: "+format+"\n", a...)
-	os.Exit(3)
-}
-
-func argLong(i int, def int64) int64 {
-	if len(os.Args) > i {
-		v, err := strconv.ParseInt(os.Args[i], 0, 64)
-		if err != nil || v < 0 {
-			fmt.Fprintf(os.Stderr, "bad argument %d: %s\n", i, os.Args[i])
-			os.Exit(2)
-		}
-		return v
-	}
-	return def
 }
 
 func treeSize(d int) int64          { return (int64(1) << (d + 1)) - 1 }
@@ -67,7 +40,7 @@ func makeTree(d int) *node {
 
 func number(n *node, next int64) int64 {
 	n.i = next
-	n.j = int64(mix64(uint64(next)) & 0xffff)
+	n.j = int64(harness.Mix64(uint64(next)) & 0xffff)
 	next++
 	if n.left != nil {
 		next = number(n.left, next)
@@ -80,17 +53,17 @@ func number(n *node, next int64) int64 {
 
 func check(n *node, count *int64) uint64 {
 	if (n.left == nil) != (n.right == nil) {
-		wrong("a node with one child")
+		harness.Wrong("a node with one child")
 	}
-	if n.j != int64(mix64(uint64(n.i))&0xffff) {
-		wrong("node %d content changed", n.i)
+	if n.j != int64(harness.Mix64(uint64(n.i))&0xffff) {
+		harness.Wrong("node %d content changed", n.i)
 	}
 	*count++
 	h := uint64(n.i)*31 + uint64(n.j)
 	if n.left != nil {
 		a := check(n.left, count)
 		b := check(n.right, count)
-		h ^= mix64(a+1) + mix64(b+2)
+		h ^= harness.Mix64(a+1) + harness.Mix64(b+2)
 	}
 	return h
 }
@@ -100,18 +73,18 @@ func walk(t *node, d int) uint64 {
 	number(t, 0)
 	h := check(t, &count)
 	if count != treeSize(d) {
-		wrong("tree of depth %d has %d nodes, not %d", d, count, treeSize(d))
+		harness.Wrong("tree of depth %d has %d nodes, not %d", d, count, treeSize(d))
 	}
 	return h
 }
 
 func main() {
-	stretch := int(argLong(1, 18))
-	longlived := int(argLong(2, 16))
-	array := argLong(3, 500000)
-	mindepth := int(argLong(4, 4))
-	maxdepth := int(argLong(5, 16))
-	repeat := argLong(6, 1)
+	stretch := int(harness.ArgLong(1, 18))
+	longlived := int(harness.ArgLong(2, 16))
+	array := harness.ArgLong(3, 500000)
+	mindepth := int(harness.ArgLong(4, 4))
+	maxdepth := int(harness.ArgLong(5, 16))
+	repeat := harness.ArgLong(6, 1)
 	var sum uint64
 	fmt.Printf("gc-gcbench (go) stretch=%d longlived=%d array=%d depths=%d..%d repeat=%d\n",
 		stretch, longlived, array, mindepth, maxdepth, repeat)
@@ -145,12 +118,12 @@ func main() {
 	sum += walk(ll, longlived)
 	for i := int64(1); i < array/2; i++ {
 		if arr[i] != 1.0/float64(i) {
-			wrong("array[%d] changed", i)
+			harness.Wrong("array[%d] changed", i)
 		}
 	}
 	for i := array / 2; i < array; i++ {
 		if arr[i] != 0.0 {
-			wrong("array[%d] is not zero", i)
+			harness.Wrong("array[%d] is not zero", i)
 		}
 	}
 	fmt.Printf("result: %016x\n", sum)

@@ -9,51 +9,12 @@ package main
 
 import (
 	"fmt"
-	"os"
+	"goheap/bench/harness"
 	"runtime"
 	"sort"
-	"strconv"
 	"time"
 	"unsafe"
 )
-
-type rng struct{ s uint64 }
-
-func (r *rng) next() uint64 {
-	r.s += 0x9e3779b97f4a7c15
-	z := r.s
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
-}
-
-func (r *rng) rangeOf(lo, hi uint64) uint64 { return lo + r.next()%(hi-lo+1) }
-
-func mix64(x uint64) uint64 {
-	x ^= x >> 33
-	x *= 0xff51afd7ed558ccd
-	x ^= x >> 33
-	x *= 0xc4ceb9fe1a85ec53
-	x ^= x >> 33
-	return x
-}
-
-func wrong(format string, a ...interface{}) {
-	fmt.Fprintf(os.Stderr, "WRONG: "+format+"\n", a...)
-	os.Exit(3)
-}
-
-func argLong(i int, def int64) int64 {
-	if len(os.Args) > i {
-		v, err := strconv.ParseInt(os.Args[i], 0, 64)
-		if err != nil || v < 0 {
-			fmt.Fprintf(os.Stderr, "bad argument %d: %s\n", i, os.Args[i])
-			os.Exit(2)
-		}
-		return v
-	}
-	return def
-}
 
 // A node of 16 (24: the header), 32, 48 or 64 bytes, as in the C version:
 // the header, then padding whose last 8 bytes repeat the tag.
@@ -79,11 +40,11 @@ const avgListBytes = 100
 
 func tailOf(n *lnode) *uint64 { return (*uint64)(unsafe.Add(unsafe.Pointer(n), n.size-8)) }
 
-func build(r *rng, key uint64) *lnode {
-	l := int(r.rangeOf(1, 4))
+func build(r *harness.Rng, key uint64) *lnode {
+	l := int(r.RangeOf(1, 4))
 	var head *lnode
 	for k := 0; k < l; k++ {
-		size := 16 * r.rangeOf(1, 4)
+		size := 16 * r.RangeOf(1, 4)
 		var n *lnode
 		switch size {
 		case 16:
@@ -95,7 +56,7 @@ func build(r *rng, key uint64) *lnode {
 		default:
 			n = &(&lnode64{}).lnode
 		}
-		n.tag = mix64(key*8 + uint64(k))
+		n.tag = harness.Mix64(key*8 + uint64(k))
 		n.size = size
 		if size >= 32 {
 			*tailOf(n) = n.tag
@@ -113,15 +74,15 @@ func verify(n *lnode, key uint64) uint64 {
 		l++
 	}
 	if l < 1 || l > 4 {
-		wrong("list of key %d has %d nodes", key, l)
+		harness.Wrong("list of key %d has %d nodes", key, l)
 	}
 	k := l - 1
 	for p := n; p != nil; p = p.next {
-		if p.tag != mix64(key*8+uint64(k)) {
-			wrong("node tag of key %d changed", key)
+		if p.tag != harness.Mix64(key*8+uint64(k)) {
+			harness.Wrong("node tag of key %d changed", key)
 		}
 		if p.size >= 32 && *tailOf(p) != p.tag {
-			wrong("node tail of key %d changed", key)
+			harness.Wrong("node tail of key %d changed", key)
 		}
 		sum += p.tag
 		k--
@@ -143,11 +104,11 @@ func scratch(n int64, step uint64) {
 	for p := head; p != nil; p = p.next {
 		k--
 		if p.tag != step*64+uint64(k) {
-			wrong("scratch node %d of step %d changed", k, step)
+			harness.Wrong("scratch node %d of step %d changed", k, step)
 		}
 	}
 	if k != 0 {
-		wrong("scratch list of step %d is short", step)
+		harness.Wrong("scratch list of step %d is short", step)
 	}
 }
 
@@ -184,11 +145,11 @@ func pauseReport() {
 }
 
 func main() {
-	liveMiB := argLong(1, 64)
-	steps := argLong(2, 2000000)
-	garbage := argLong(3, 4)
+	liveMiB := harness.ArgLong(1, 64)
+	steps := harness.ArgLong(2, 2000000)
+	garbage := harness.ArgLong(3, 4)
 	slots := liveMiB * 1048576 / avgListBytes
-	r := rng{12345}
+	r := harness.Rng{S: 12345}
 	var sum uint64
 	nextKey := uint64(1)
 	fmt.Printf("gc-live-heap (go) live_mib=%d slots=%d steps=%d garbage=%d\n", liveMiB, slots, steps, garbage)
@@ -204,7 +165,7 @@ func main() {
 	}
 	t0 := time.Now()
 	for i := int64(0); i < steps; i++ {
-		k := int64(r.next() % uint64(slots))
+		k := int64(r.Next() % uint64(slots))
 		sum += verify(table[k], keys[k])
 		keys[k] = nextKey
 		nextKey++

@@ -7,50 +7,11 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"strconv"
+	"goheap/bench/harness"
 	"sync"
 	"sync/atomic"
 	"unsafe"
 )
-
-type rng struct{ s uint64 }
-
-func (r *rng) next() uint64 {
-	r.s += 0x9e3779b97f4a7c15
-	z := r.s
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
-}
-
-func (r *rng) rangeOf(lo, hi uint64) uint64 { return lo + r.next()%(hi-lo+1) }
-
-func mix64(x uint64) uint64 {
-	x ^= x >> 33
-	x *= 0xff51afd7ed558ccd
-	x ^= x >> 33
-	x *= 0xc4ceb9fe1a85ec53
-	x ^= x >> 33
-	return x
-}
-
-func wrong(format string, a ...interface{}) {
-	fmt.Fprintf(os.Stderr, "WRONG: "+format+"\n", a...)
-	os.Exit(3)
-}
-
-func argLong(i int, def int64) int64 {
-	if len(os.Args) > i {
-		v, err := strconv.ParseInt(os.Args[i], 0, 64)
-		if err != nil || v < 0 {
-			fmt.Fprintf(os.Stderr, "bad argument %d: %s\n", i, os.Args[i])
-			os.Exit(2)
-		}
-		return v
-	}
-	return def
-}
 
 // A node of 16, 32, 48 or 64 bytes: next, tag (low 2 bits: the size), then
 // padding whose last 8 bytes repeat the tag.
@@ -76,11 +37,11 @@ func tailOf(n *tnode, size uint64) *uint64 { return (*uint64)(unsafe.Add(unsafe.
 var rounds, window int64
 var total uint64
 
-func build(r *rng, key uint64) (*tnode, uint64) {
-	l := r.rangeOf(1, 64)
+func build(r *harness.Rng, key uint64) (*tnode, uint64) {
+	l := r.RangeOf(1, 64)
 	var head *tnode
 	for k := uint64(0); k < l; k++ {
-		sz := r.rangeOf(1, 4)
+		sz := r.RangeOf(1, 4)
 		size := 16 * sz
 		var n *tnode
 		switch size {
@@ -93,7 +54,7 @@ func build(r *rng, key uint64) (*tnode, uint64) {
 		default:
 			n = &(&tnode64{}).tnode
 		}
-		n.tag = (mix64(key*64+k) &^ 3) | (sz - 1)
+		n.tag = (harness.Mix64(key*64+k) &^ 3) | (sz - 1)
 		if size >= 32 {
 			*tailOf(n, size) = n.tag
 		}
@@ -108,26 +69,26 @@ func verify(n *tnode, key, l uint64) uint64 {
 	k := l
 	for ; n != nil; n = n.next {
 		if k == 0 {
-			wrong("list %d is too long", key)
+			harness.Wrong("list %d is too long", key)
 		}
 		k--
-		if n.tag&^3 != mix64(key*64+k)&^3 {
-			wrong("a node of list %d changed", key)
+		if n.tag&^3 != harness.Mix64(key*64+k)&^3 {
+			harness.Wrong("a node of list %d changed", key)
 		}
 		size := 16 * ((n.tag & 3) + 1)
 		if size >= 32 && *tailOf(n, size) != n.tag {
-			wrong("the tail of a node of list %d changed", key)
+			harness.Wrong("the tail of a node of list %d changed", key)
 		}
 		sum += n.tag
 	}
 	if k != 0 {
-		wrong("list %d is too short", key)
+		harness.Wrong("list %d is too short", key)
 	}
 	return sum
 }
 
 func worker(id int64) {
-	r := rng{uint64(id)*0x1234567 + 1}
+	r := harness.Rng{S: uint64(id)*0x1234567 + 1}
 	win := make([]*tnode, window)
 	keys := make([]uint64, window)
 	lens := make([]uint64, window)
@@ -149,9 +110,9 @@ func worker(id int64) {
 }
 
 func main() {
-	threads := argLong(1, 8)
-	rounds = argLong(2, 20000)
-	window = argLong(3, 16)
+	threads := harness.ArgLong(1, 8)
+	rounds = harness.ArgLong(2, 20000)
+	window = harness.ArgLong(3, 16)
 	if threads < 1 {
 		threads = 1
 	}

@@ -1,0 +1,3 @@
+module goheap/bench
+
+go 1.19
