@@ -75,13 +75,7 @@ static int child_work(void) {
   return gh_error_count() == 0 ? 0 : 7;
 }
 
-static int fork_and_wait(void) {
-  pid_t pid = fork();
-  if (pid == 0) _exit(child_work());
-  int st = 0;
-  if (pid < 0 || waitpid(pid, &st, 0) != pid) return -1;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
+static int fork_and_wait(void) { return th_fork_and_wait(child_work); }
 
 static void *forking_worker(void *arg) {
   (void)arg;
