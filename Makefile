@@ -1,5 +1,6 @@
 # goheap -- Go's runtime memory allocator in C.
 #   make          build build/libgoheap.so (soname libgoheap.so.0) and build/libgoheap.a
+#   make debug    the same with GH_DEBUG=1 (invariant checks, lock order) in build/debug/
 #   make demo     build, then show goheap serving real programs under LD_PRELOAD
 #   make test     build, then run every test suite; ends with "N passed, N failed"
 #   make bench    peers side by side (bench/README.md); make bench-quick for a short run
@@ -27,7 +28,7 @@ SONAME := libgoheap.so.$(VERSION_MAJOR)
 TEST_SRCS := $(wildcard tests/unit/*.c tests/api/*.c tests/stress/*.c tests/gc/test_*.c)
 TEST_BINS := $(foreach t,$(TEST_SRCS),$(B)/tests/$(word 2,$(subst /, ,$(t)))-$(basename $(notdir $(t))))
 
-.PHONY: all lib tests test demo bench bench-quick install uninstall clean sizeclasses sizeclasses-check
+.PHONY: all lib debug tests test demo bench bench-quick install uninstall clean sizeclasses sizeclasses-check
 
 all: lib
 lib: $(SO) $(B)/libgoheap.so $(B)/$(SONAME) $(B)/libgoheap.a
@@ -37,7 +38,7 @@ $(B)/obj/%.o: src/%.c $(HDRS)
 	$(CC) $(LIBFLAGS) -c $< -o $@
 
 $(SO): $(OBJS) src/libgoheap.map
-	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,-z,nodelete -Wl,--version-script=src/libgoheap.map -o $@ $(OBJS) -lpthread
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,-z,nodelete -Wl,--version-script=src/libgoheap.map -o $@ $(OBJS) -ldl -lpthread
 $(B)/$(SONAME): $(SO)
 	ln -sf $(notdir $(SO)) $@
 $(B)/libgoheap.so: $(SO)
@@ -45,9 +46,21 @@ $(B)/libgoheap.so: $(SO)
 $(B)/libgoheap.a: $(OBJS)
 	rm -f $@ && ar rcs $@ $(OBJS)
 
+# The debug build: same sources, GH_DEBUG=1 (internal.h), -O1, in build/debug/.
+D         := $(B)/debug
+DEBUG_OBJS := $(patsubst src/%.c,$(D)/obj/%.o,$(SRCS))
+$(D)/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(subst -O2,-O1,$(LIBFLAGS)) -DGH_DEBUG=1 -c $< -o $@
+$(D)/libgoheap.so: $(DEBUG_OBJS) src/libgoheap.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,-z,nodelete -Wl,--version-script=src/libgoheap.map -o $@ $(DEBUG_OBJS) -ldl -lpthread
+$(D)/libgoheap.a: $(DEBUG_OBJS)
+	rm -f $@ && ar rcs $@ $(DEBUG_OBJS)
+debug: $(D)/libgoheap.so $(D)/libgoheap.a
+
 # Every tests/{unit,api,stress}/X.c becomes build/tests/DIR-X, linked statically:
 # in those binaries the plain malloc names are goheap.
-TEST_CC = $(CC) -std=gnu11 -O2 -g $(WARN) -Iinclude -Isrc -Itests $< $(B)/libgoheap.a -lpthread -o $@
+TEST_CC = $(CC) -std=gnu11 -O2 -g $(WARN) -Iinclude -Isrc -Itests $< $(B)/libgoheap.a -lpthread -ldl -o $@
 TEST_DEPS = $(B)/libgoheap.a tests/testhelper.h $(HDRS)
 $(B)/tests/unit-%: tests/unit/%.c $(TEST_DEPS)
 	@mkdir -p $(B)/tests && $(TEST_CC)
@@ -63,7 +76,16 @@ $(B)/tests/gc-%: tests/gc/%.c $(TEST_DEPS) tests/gc/gctest.h $(B)/tests/lib/libg
 	@mkdir -p $(B)/tests && $(CC) -std=gnu11 -O2 -g $(WARN) -Iinclude -Isrc -Itests $< $(B)/libgoheap.a \
 	  -L$(B)/tests/lib -lgcroot -Wl,-rpath,'$$ORIGIN/lib' -ldl -lpthread -o $@
 
-tests: lib $(TEST_BINS)
+# The stress and collector tests again, linked with the debug library: build/debug/tests/.
+DEBUG_TEST_SRCS := $(wildcard tests/stress/*.c tests/gc/test_*.c)
+DEBUG_TEST_BINS := $(foreach t,$(DEBUG_TEST_SRCS),$(D)/tests/$(word 2,$(subst /, ,$(t)))-$(basename $(notdir $(t))))
+$(D)/tests/stress-%: tests/stress/%.c $(D)/libgoheap.a tests/testhelper.h $(HDRS)
+	@mkdir -p $(D)/tests && $(CC) -std=gnu11 -O1 -g $(WARN) -DGH_DEBUG=1 -Iinclude -Isrc -Itests $< $(D)/libgoheap.a -lpthread -ldl -o $@
+$(D)/tests/gc-%: tests/gc/%.c $(D)/libgoheap.a tests/testhelper.h $(HDRS) tests/gc/gctest.h $(B)/tests/lib/libgcroot.so
+	@mkdir -p $(D)/tests && $(CC) -std=gnu11 -O1 -g $(WARN) -DGH_DEBUG=1 -Iinclude -Isrc -Itests $< $(D)/libgoheap.a \
+	  -L$(B)/tests/lib -lgcroot -Wl,-rpath,'$$ORIGIN/../../tests/lib' -ldl -lpthread -o $@
+
+tests: lib debug $(TEST_BINS) $(DEBUG_TEST_BINS)
 
 test: tests
 	CC=$(CC) bash tests/run.sh

@@ -27,29 +27,99 @@
 #define gh_unlikely(x) __builtin_expect(!!(x), 0)
 #define GH_NOINLINE __attribute__((noinline))
 #define GH_COLD __attribute__((cold, noinline))
-#define GH_INTERNAL __attribute__((visibility("hidden")))
 #define GH_CACHELINE 64
 #define GH_STR2(x) #x
 #define GH_STR(x) GH_STR2(x)
 #define GH_VERSION_STRING GH_STR(GOHEAP_VERSION_MAJOR) "." GH_STR(GOHEAP_VERSION_MINOR) "." GH_STR(GOHEAP_VERSION_PATCH)
 
+/* Atomics: the only place goheap names the compiler's __atomic builtins
+ * (lint: tools/lint/atomics.py). The suffix is the memory order: _relaxed,
+ * _acquire, _release, none (acq_rel for read-modify-write), _seq (seq_cst,
+ * for the Dekker-style handshakes between a free and a sweep). Every
+ * read-modify-write returns the old value. */
 #define gh_atomic_load_relaxed(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define gh_atomic_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define gh_atomic_load_seq(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
 #define gh_atomic_store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define gh_atomic_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define gh_atomic_store_seq(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 #define gh_atomic_exchange(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
+#define gh_atomic_exchange_seq(p, v) __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
 #define gh_atomic_add(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define gh_atomic_sub(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_RELAXED)
+#define gh_atomic_add_seq(p, v) __atomic_fetch_add((p), (v), __ATOMIC_SEQ_CST)
+#define gh_atomic_sub_seq(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_SEQ_CST)
+#define gh_atomic_or(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)
+#define gh_atomic_or_seq(p, v) __atomic_fetch_or((p), (v), __ATOMIC_SEQ_CST)
+/* Compare-and-swap of *p from `old` to `new`; true if it happened. */
+#define gh_atomic_cas(p, old, new)                                                                   \
+  __extension__({                                                                                    \
+    __typeof__(*(p)) gh_expect_ = (old);                                                             \
+    __atomic_compare_exchange_n((p), &gh_expect_, (new), false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED); \
+  })
+/* Orders the compiler against a signal handler on this thread (no fence instruction). */
+#define gh_signal_fence() __atomic_signal_fence(__ATOMIC_SEQ_CST)
 
 static inline uint32_t gh_ctz64(uint64_t x) { return x ? (uint32_t)__builtin_ctzll(x) : 64; }
 static inline uint32_t gh_popcount64(uint64_t x) { return (uint32_t)__builtin_popcountll(x); }
+
+/* ---- debug builds ----------------------------------------------------------
+ * GH_DEBUG=1 (make debug) turns on GH_ASSERT, the lock-order and lock-held
+ * checks below, and the span/central/heap checkers at the layer boundaries
+ * (after a sweep, a refill, a span's return to the heap). Release builds
+ * compile all of it away. */
+#ifndef GH_DEBUG
+#define GH_DEBUG 0
+#endif
+#if GH_DEBUG
+#define GH_ASSERT(cond, what) ((cond) ? (void)0 : gh_throw("assertion failed: " what " (" __FILE__ ":" GH_STR(__LINE__) ")"))
+#else
+#define GH_ASSERT(cond, what) ((void)0)
+#endif
+
+/* ---- locks and their order (Go: lockrank.go) --------------------------------
+ * Every goheap lock has a rank; a thread may take a lock only if every lock
+ * it holds has a lower rank. Locks of one multi rank (the mcentrals) may
+ * nest only in increasing address order (fork takes them all). Debug builds
+ * check both at every acquisition and that `_locked` functions are called
+ * with their lock held (gh_assert_held; tools/lint/locks.py checks that every
+ * `_locked` function asserts it). Outermost first: */
+typedef enum gh_lockrank {
+  GH_RANK_NONE,       /* a lock nobody initialised: an error */
+  GH_RANK_INIT,       /* malloc.c: first-use initialisation */
+  GH_RANK_GC,         /* mgc.c: one collection at a time */
+  GH_RANK_WORLD,      /* world.c: the thread registry */
+  GH_RANK_ROOTS,      /* mgcmark.c: gh_add_roots ranges */
+  GH_RANK_MCENTRAL,   /* mcentral.c: a span class's lists (multi) */
+  GH_RANK_SPECIAL,    /* mfinal.c: one span's finalizer list */
+  GH_RANK_FINQ,       /* mfinal.c: the finalizer queue */
+  GH_RANK_SPECIALS,   /* mfinal.c: the finalizer records' fixalloc */
+  GH_RANK_HEAP,       /* mheap.c: pages, arenas, the heap's fixallocs */
+  GH_RANK_MARKWORK,   /* mgcmark.c: mark work buffers */
+  GH_RANK_PERSISTENT, /* mfixalloc.c: persistent_alloc (a leaf) */
+  GH_RANK_COUNT
+} gh_lockrank;
+#if GH_DEBUG
+void gh_mutex_lock(gh_mutex *l);
+void gh_mutex_unlock(gh_mutex *l);
+void gh_mutex_reinit(gh_mutex *l);
+void gh_assert_held(const gh_mutex *l);
+#else
+static inline void gh_mutex_lock(gh_mutex *l) { gh_os_mutex_lock(l); }
+static inline void gh_mutex_unlock(gh_mutex *l) { gh_os_mutex_unlock(l); }
+static inline void gh_mutex_reinit(gh_mutex *l) { gh_os_mutex_reinit(l); }
+#define gh_assert_held(l) ((void)(l))
+#endif
 
 /* ---- address-space constants (Go on linux/amd64) ------------------------- */
 #define GH_ARENA_SHIFT 26                                  /* 64 MiB heap arenas */
 #define GH_ARENA_SIZE ((uintptr_t)1 << GH_ARENA_SHIFT)
 #define GH_PAGES_PER_ARENA (GH_ARENA_SIZE >> GH_PAGE_SHIFT) /* 8192 */
 #define GH_ADDR_BITS 48                                    /* user space on x86-64 and arm64 */
-#define GH_ARENA_L1_ENTRIES ((uintptr_t)1 << (GH_ADDR_BITS - GH_ARENA_SHIFT))
+#define GH_ARENA_INDEX_BITS (GH_ADDR_BITS - GH_ARENA_SHIFT)  /* 22: arena numbers */
+#define GH_ARENA_L2_BITS 11                                /* an L2 block: 2048 arenas, 128 GiB */
+#define GH_ARENA_L1_ENTRIES ((uintptr_t)1 << (GH_ARENA_INDEX_BITS - GH_ARENA_L2_BITS))
+#define GH_ARENA_L2_ENTRIES ((uintptr_t)1 << GH_ARENA_L2_BITS)
 #define GH_CHUNK_PAGES 512                                 /* page-allocator chunk: 4 MiB */
 #define GH_CHUNKS_PER_ARENA (GH_PAGES_PER_ARENA / GH_CHUNK_PAGES)
 #define GH_CHUNK_WORDS (GH_CHUNK_PAGES / 64)
@@ -155,8 +225,7 @@ typedef struct gh_mspan {
   uintptr_t limit;         /* end of usable data: start + nelems*elemsize, or + size */
   struct gh_special *specials; /* finalizers, sorted by offset (speciallock) */
   struct gh_special *specials_last; /* the last of them: appending is O(1) (speciallock) */
-  gh_mutex speciallock;
-  char pad[4];             /* a multiple of 64 bytes: spans stay cache-line aligned */
+  gh_mutex speciallock;    /* rank GH_RANK_SPECIAL, set by gh_mheap_alloc_span */
 } gh_mspan;
 _Static_assert(sizeof(gh_mspan) % GH_CACHELINE == 0, "gh_mspan must fill whole cache lines");
 
@@ -265,7 +334,12 @@ typedef struct gh_heaparena {
 /* ---- mheap (Go: mheap.go:mheap) --------------------------------------------- */
 typedef struct gh_mheap {
   gh_mutex lock; /* protects everything below that is not atomic */
-  gh_heaparena **arenas_l1; /* GH_ARENA_L1_ENTRIES slots: arena index -> metadata */
+  /* The arena index (Go: mheap.arenas, two levels): arena number (address >>
+   * 26) -> its metadata. L1 is here; an L2 block of 2048 slots (16 KiB) is
+   * mapped when its first arena is added, so the index costs address space
+   * only where the heap is (one flat table would reserve 32 MiB). Slots are
+   * published with release stores and never cleared. */
+  gh_heaparena **arenas[GH_ARENA_L1_ENTRIES];
   gh_heaparena **all_arenas; /* every arena, in address order */
   uint32_t narenas, arenas_cap;
   uint32_t search_arena;    /* lowest arena (index into all_arenas) that may have free pages */
@@ -287,7 +361,6 @@ typedef struct gh_fixalloc {
   size_t size;        /* object size */
   void *free_list;    /* freed objects; first word links them */
   char *chunk, *chunk_end;
-  uint64_t inuse;     /* objects handed out and not freed */
 } gh_fixalloc;
 void gh_fixalloc_init(gh_fixalloc *f, size_t size);
 void *gh_fixalloc_alloc(gh_fixalloc *f); /* zeroed; NULL when the OS refuses */
@@ -314,23 +387,38 @@ gh_mspan *gh_mheap_alloc_span(uintptr_t npages, gh_spanclass sc, uintptr_t align
 void gh_mheap_free_span(gh_mspan *s);
 bool gh_mheap_grow_span_in_place(gh_mspan *s, uintptr_t new_npages);
 void gh_mheap_shrink_span(gh_mspan *s, uintptr_t new_npages);
+bool gh_mheap_large_dies(gh_mspan *s);  /* IN_USE -> DEAD once, with the large-object counts */
+bool gh_mheap_free_large(gh_mspan *s);  /* a manual large object; false: not live (double free) */
 void gh_mheap_scavenge(uint64_t bytes); /* release up to `bytes` of free pages */
 uintptr_t gh_mheap_reclaim(uintptr_t pages); /* sweep until `pages` went back (Go: mheap.reclaim) */
 void gh_mheap_check(void);
-gh_heaparena *gh_arena_of(uintptr_t p);
 /* Calls fn for every span starting in pages [first, first+n) of arena a
  * (world stopped, or a fork child). */
 void gh_mheap_each_span_in(gh_heaparena *a, uint32_t first, uint32_t n, void (*fn)(gh_mspan *s, void *ctx), void *ctx);
 void gh_mheap_each_span(void (*fn)(gh_mspan *s, void *ctx), void *ctx);
+/* p is a page goheap reserved and that no span holds (a free or released page). */
+bool gh_mheap_page_is_free(uintptr_t p);
+
+/* The arena metadata covering p, or NULL if goheap never reserved there. */
+static inline gh_heaparena *gh_arena_of(uintptr_t p) {
+  uintptr_t i = p >> GH_ARENA_SHIFT;
+  if (gh_unlikely(i >= (GH_ARENA_L1_ENTRIES << GH_ARENA_L2_BITS))) return NULL;
+  gh_heaparena **l2 = gh_atomic_load_acquire(&gh_heap.arenas[i >> GH_ARENA_L2_BITS]);
+  if (gh_unlikely(l2 == NULL)) return NULL;
+  return gh_atomic_load_acquire(&l2[i & (GH_ARENA_L2_ENTRIES - 1)]);
+}
+
+/* The slot of arena a's page map that holds page p (I6). */
+static inline gh_mspan **gh_arena_span_slot(gh_heaparena *a, uintptr_t p) {
+  return &a->spans[(p >> GH_PAGE_SHIFT) & (GH_PAGES_PER_ARENA - 1)];
+}
 
 /* Go: mheap.go:spanOf. The span that owns p, or NULL if goheap does not
- * own p. Two dependent loads after the range check. */
+ * own p. Three dependent loads after the range check. */
 static inline gh_mspan *gh_span_of(uintptr_t p) {
-  uintptr_t i = p >> GH_ARENA_SHIFT;
-  if (gh_unlikely(i >= GH_ARENA_L1_ENTRIES || gh_heap.arenas_l1 == NULL)) return NULL;
-  gh_heaparena *a = gh_heap.arenas_l1[i];
+  gh_heaparena *a = gh_arena_of(p);
   if (gh_unlikely(a == NULL)) return NULL;
-  return a->spans[(p >> GH_PAGE_SHIFT) & (GH_PAGES_PER_ARENA - 1)];
+  return *gh_arena_span_slot(a, p);
 }
 
 /* ---- mspan.c: bitmap operations (Go: mbitmap.go) ----------------------------- */
@@ -354,8 +442,10 @@ static inline uint32_t gh_mspan_obj_index(const gh_mspan *s, uintptr_t p) {
 uint32_t gh_mspan_sweep(gh_mspan *s, struct gh_class_stats *local);
 uint32_t gh_mspan_sweep_gc(gh_mspan *s, uint32_t *counted); /* applies the mark bits */
 void gh_mspan_sweep_large(gh_mspan *s, bool gc);
+/* Claims (I5) and sweeps a span taken off an mcentral's unswept list. */
+void gh_mspan_sweep_uncached(gh_mspan *s, uint32_t sg);
 static inline bool gh_mspan_frees_pending(const gh_mspan *s) {
-  return s->local_frees || __atomic_load_n(&s->xqueued, __ATOMIC_SEQ_CST);
+  return s->local_frees || gh_atomic_load_seq(&s->xqueued);
 }
 
 /* ---- mcentral.c ----------------------------------------------------------------- */
@@ -366,7 +456,7 @@ void gh_mcentral_queue_for_sweep(gh_mcentral *c, gh_mspan *s);
 uintptr_t gh_mcentral_reclaim(gh_mcentral *c, uintptr_t pages); /* pages given back */
 bool gh_mcentral_sweep_one(gh_mcentral *c);
 void gh_mcentral_add_large(gh_mcentral *c, gh_mspan *s); /* a new large collected span */
-bool gh_mcentral_free_large(gh_mspan *s);               /* false: not live (double free) */
+bool gh_mcentral_free_large(gh_mspan *s);               /* collected; false: not live (double free) */
 void gh_mcentral_requeue_pending(gh_mcentral *c); /* queue swept spans with remote frees pending */
 void gh_mcentral_check(gh_mcentral *c);
 void gh_mcentral_adopt_limbo(void); /* fork child: spans dead threads held in flight */
@@ -387,13 +477,13 @@ static inline gh_mcache *gh_enter(void) {
   gh_mcache *c = gh_tls_mcache;
   if (c) {
     c->unsafe++;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    gh_signal_fence();
   }
   return c;
 }
 static inline void gh_leave(gh_mcache *c) {
   if (!c) return;
-  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  gh_signal_fence();
   if (--c->unsafe == 0 && gh_unlikely(gh_atomic_load_acquire(&gh_stw_epoch) & 1)) gh_world_safepoint(c);
 }
 /* The calling thread's mcache, created if need be, inside gh_enter; NULL
@@ -403,7 +493,7 @@ static inline gh_mcache *gh_enter_mcache(void) {
   if (gh_unlikely(!c)) c = gh_mcache_get_slow();
   if (c) {
     c->unsafe++;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    gh_signal_fence();
   }
   return c;
 }

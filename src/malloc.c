@@ -51,7 +51,7 @@
 #include "internal.h"
 
 int gh_initialized;
-static gh_mutex init_lock = GH_MUTEX_INIT;
+static gh_mutex init_lock = GH_MUTEX_INIT(GH_RANK_INIT);
 
 /* ---- initialisation ---------------------------------------------------------- */
 
@@ -319,7 +319,9 @@ void *gh_pvalloc(size_t size) {
 /* A pointer whose page maps to no span: foreign, or inside free heap memory. */
 static GH_COLD void bad_unmapped(const char *op, uintptr_t p) {
   int saved = errno;
-  bool ours = gh_arena_of(p) != NULL;
+  gh_mcache *c = gh_enter();
+  bool ours = gh_mheap_page_is_free(p);
+  gh_leave(c);
   gh_report_bad_pointer(op, p, ours ? GH_BAD_DOUBLE_FREE : GH_BAD_FOREIGN, NULL, 0);
   errno = saved;
 }
@@ -361,18 +363,18 @@ static GH_NOINLINE void free_remote(gh_mspan *s, uint32_t i, uintptr_t p) {
   gh_mcache *c = gh_enter_mcache(); /* registered: the collector must stop this thread too */
   gh_mcentral *central = &gh_central[s->spanclass];
   uint64_t m = 1ull << (i % 64);
-  bool queue = !__atomic_load_n(&s->xqueued, __ATOMIC_SEQ_CST);
-  if (queue) __atomic_fetch_add(&s->xpins, 1, __ATOMIC_SEQ_CST);
+  bool queue = !gh_atomic_load_seq(&s->xqueued);
+  if (queue) gh_atomic_add_seq(&s->xpins, 1);
   if (gh_unlikely(!gh_mspan_is_allocated(s, i) || (gh_atomic_load_relaxed(&s->free_bits[i / 64]) & m) ||
-                  (__atomic_fetch_or(&s->xremote_free_bits[i / 64], m, __ATOMIC_SEQ_CST) & m))) {
+                  (gh_atomic_or_seq(&s->xremote_free_bits[i / 64], m) & m))) {
     bad_pointer("free", p, GH_BAD_DOUBLE_FREE, s);
-  } else if (queue && !__atomic_exchange_n(&s->xqueued, 1, __ATOMIC_SEQ_CST) &&
-             !__atomic_load_n(&s->xowner, __ATOMIC_SEQ_CST)) { /* a cached span: its owner will see xqueued */
+  } else if (queue && !gh_atomic_exchange_seq(&s->xqueued, 1) &&
+             !gh_atomic_load_seq(&s->xowner)) { /* a cached span: its owner will see xqueued */
     int saved = errno;
     gh_mcentral_queue_for_sweep(central, s);
     errno = saved;
   }
-  if (queue) __atomic_fetch_sub(&s->xpins, 1, __ATOMIC_SEQ_CST);
+  if (queue) gh_atomic_sub_seq(&s->xpins, 1);
   gh_leave(c);
 }
 
@@ -381,7 +383,8 @@ static GH_NOINLINE void free_unusual(const char *op, gh_mspan *s, uintptr_t p) {
   if (s->spanclass == GH_TINY_SPANCLASS) return;
   gh_mcache *c = gh_enter_mcache();
   int saved = errno;
-  if (!gh_mcentral_free_large(s)) bad_pointer(op, p, GH_BAD_DOUBLE_FREE, s);
+  bool ok = gh_spanclass_collected(s->spanclass) ? gh_mcentral_free_large(s) : gh_mheap_free_large(s);
+  if (!ok) bad_pointer(op, p, GH_BAD_DOUBLE_FREE, s);
   errno = saved;
   gh_leave(c);
 }

@@ -86,16 +86,17 @@ static gh_mspan *list_pop_oldest(gh_spanlist *l) {
 }
 
 void gh_mcentral_init(gh_mcentral *c, gh_spanclass sc) {
-  gh_mutex_reinit(&c->lock);
+  c->lock = (gh_mutex)GH_MUTEX_INIT(GH_RANK_MCENTRAL);
   c->spanclass = sc;
 }
 
 /* Puts a span the caller owns on the list its state calls for. c->lock held. */
 static void insert_locked(gh_mcentral *c, gh_mspan *s) {
+  gh_assert_held(&c->lock);
   uint32_t sg = central_sweepgen(c);
   bool room = s->alloc_count < s->nelems;
   s->xsweepgen = sg;
-  if (__atomic_load_n(&s->xqueued, __ATOMIC_SEQ_CST)) list_push(room ? partial_unswept(c, sg) : full_unswept(c, sg), s);
+  if (gh_atomic_load_seq(&s->xqueued)) list_push(room ? partial_unswept(c, sg) : full_unswept(c, sg), s);
   else list_push(room ? partial_swept(c, sg) : full_swept(c, sg), s);
 }
 
@@ -120,25 +121,6 @@ static gh_mspan *grow(gh_mcentral *c) {
   return s;
 }
 
-/*
- * Sweeps a span no mcache holds, taken off an unswept list. If a collection
- * left it unswept (sweepgen h-2), the sweep applies the mark bits; it was
- * counted live by that collection only as far as it was marked, so only the
- * marked objects it frees leave heap_live (mgc.c resets heap_live to the
- * marked bytes). Otherwise an explicit free queued it.
- */
-static void sweep_uncached(gh_mspan *s, uint32_t sg) {
-  uint32_t from = sg - 2;
-  bool gc = gh_spanclass_collected(s->spanclass) &&
-            __atomic_compare_exchange_n(&s->xsweepgen, &from, sg - 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
-  uint32_t counted = 0;
-  if (gh_spanclass_is_large(s->spanclass)) gh_mspan_sweep_large(s, gc);
-  else if (gc) gh_mspan_sweep_gc(s, &counted);
-  else counted = gh_mspan_sweep(s, NULL);
-  if (counted) gh_atomic_sub(&gh_heap_live, (uint64_t)counted * s->elemsize);
-  if (gc) gh_atomic_store_release(&s->xsweepgen, sg);
-}
-
 /* Takes one unswept span off the lists and sweeps it; NULL if none. */
 static gh_mspan *sweep_one(gh_mcentral *c) {
   gh_mutex_lock(&c->lock);
@@ -146,7 +128,7 @@ static gh_mspan *sweep_one(gh_mcentral *c) {
   gh_mspan *s = list_pop_oldest(partial_unswept(c, sg));
   if (!s) s = list_pop_oldest(full_unswept(c, sg));
   gh_mutex_unlock(&c->lock);
-  if (s) sweep_uncached(s, sg);
+  if (s) gh_mspan_sweep_uncached(s, sg);
   return s;
 }
 
@@ -182,8 +164,8 @@ gh_mspan *gh_mcentral_cache_span(gh_mcentral *c, gh_mcache *owner) {
 /* May a span the caller owns go back to the heap? Empty, no free queued since
  * its sweep, and no free still working on it (malloc.c:free_remote). */
 static bool releasable(gh_mspan *s) {
-  return s->alloc_count == 0 && !__atomic_load_n(&s->xqueued, __ATOMIC_SEQ_CST) &&
-         !__atomic_load_n(&s->xpins, __ATOMIC_SEQ_CST);
+  return s->alloc_count == 0 && !gh_atomic_load_seq(&s->xqueued) &&
+         !gh_atomic_load_seq(&s->xpins);
 }
 
 /* Files a span the caller has just swept: kept or back to the heap if empty,
@@ -209,13 +191,14 @@ void gh_mcentral_uncache_span(gh_mcentral *c, gh_mspan *s) {
   gh_atomic_sub(&gh_heap_live, (uint64_t)(s->nelems - s->alloc_count) * s->elemsize);
   /* Sequentially consistent with free_remote's xqueued-then-xowner: a free
    * that still saw us as the owner set xqueued before insert_locked reads it. */
-  __atomic_store_n(&s->xowner, NULL, __ATOMIC_SEQ_CST);
+  gh_atomic_store_seq(&s->xowner, NULL);
   put_swept(c, s);
 }
 
 /* Have frees queued many spans while nobody allocated from this class? Then
  * the oldest queued span is taken, to be swept by the caller. */
 static gh_mspan *take_backlog_locked(gh_mcentral *c, uint32_t sg) {
+  gh_assert_held(&c->lock);
   gh_spanlist *p = partial_unswept(c, sg), *f = full_unswept(c, sg);
   uint64_t allowed = c->nspans / 8 > SWEEP_BACKLOG ? c->nspans / 8 : SWEEP_BACKLOG;
   if (++c->queued_since_cache <= allowed || p->count + f->count <= SWEEP_BACKLOG) return NULL;
@@ -248,22 +231,23 @@ void gh_mcentral_queue_for_sweep(gh_mcentral *c, gh_mspan *s) {
   gh_mspan *old = take_backlog_locked(c, sg);
   gh_mutex_unlock(&c->lock);
   if (old) {
-    sweep_uncached(old, sg);
+    gh_mspan_sweep_uncached(old, sg);
     put_swept(c, old);
   }
 }
 
 static bool remote_bits_pending(gh_mspan *s) {
   for (uint32_t w = 0; w < gh_span_bitmap_words(s); w++)
-    if (__atomic_load_n(&s->xremote_free_bits[w], __ATOMIC_SEQ_CST)) return true;
+    if (gh_atomic_load_seq(&s->xremote_free_bits[w])) return true;
   return false;
 }
 
 static void requeue_list_locked(gh_mcentral *c, gh_spanlist *from, gh_spanlist *to) {
+  gh_assert_held(&c->lock);
   for (gh_mspan *s = from->first, *next; s; s = next) {
     next = s->next;
     if (!remote_bits_pending(s)) continue;
-    __atomic_store_n(&s->xqueued, 1, __ATOMIC_SEQ_CST);
+    gh_atomic_store_seq(&s->xqueued, 1);
     list_remove(s);
     list_push(to, s);
   }
@@ -353,23 +337,19 @@ void gh_mcentral_add_large(gh_mcentral *c, gh_mspan *s) {
   gh_mutex_unlock(&c->lock);
 }
 
-/* Frees a large object explicitly; false if it was not live (a double free).
- * A collected one being swept right now is freed by its sweeper. */
+/* Frees a large collected object explicitly; false if it was not live (a
+ * double free). One being swept right now is freed by its sweeper. */
 bool gh_mcentral_free_large(gh_mspan *s) {
-  bool collected = gh_spanclass_collected(s->spanclass);
   gh_mcentral *c = &gh_central[s->spanclass];
-  if (collected) gh_mutex_lock(&c->lock);
-  uint8_t expect = GH_SPAN_IN_USE;
-  if (!__atomic_compare_exchange_n(&s->xstate, &expect, GH_SPAN_DEAD, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-    if (collected) gh_mutex_unlock(&c->lock);
+  gh_mutex_lock(&c->lock);
+  if (!gh_mheap_large_dies(s)) {
+    gh_mutex_unlock(&c->lock);
     return false;
   }
-  gh_atomic_add(&gh_large_nfree, 1);
-  gh_atomic_sub(&gh_large_bytes, s->elemsize);
   gh_atomic_sub(&gh_heap_live, s->elemsize);
-  bool ours = !collected || s->list != NULL;
-  if (collected && s->list) list_remove(s);
-  if (collected) gh_mutex_unlock(&c->lock);
+  bool ours = s->list != NULL;
+  if (ours) list_remove(s);
+  gh_mutex_unlock(&c->lock);
   if (ours) {
     if (s->specials) gh_special_drop_all(s);
     gh_mheap_free_span(s);
@@ -416,7 +396,9 @@ static void adopt(gh_mspan *s, void *unused) {
   for (uint32_t w = 0; w < gh_span_bitmap_words(s); w++) s->gcmark_bits[w] = 0;
   if (!gh_spanclass_is_large(s->spanclass)) gh_mspan_recount(s);
   gh_mcentral *c = &gh_central[s->spanclass];
+  gh_mutex_lock(&c->lock);
   insert_locked(c, s);
+  gh_mutex_unlock(&c->lock);
 }
 
 /* In a fork child, after the other threads' caches were released. */

@@ -31,12 +31,12 @@ typedef struct gh_finalizer {
   void *obj, *arg;
 } gh_finalizer;
 
-static gh_mutex specials_lock = GH_MUTEX_INIT;
+static gh_mutex specials_lock = GH_MUTEX_INIT(GH_RANK_SPECIALS);
 static gh_fixalloc special_alloc;
 static bool special_alloc_ready;
 
 /* The finalizer queue: entries [head, tail) of a ring of cap slots. */
-static gh_mutex finq_lock = GH_MUTEX_INIT;
+static gh_mutex finq_lock = GH_MUTEX_INIT(GH_RANK_FINQ);
 static gh_finalizer *finq;
 static size_t finq_head, finq_tail, finq_cap;
 static uint32_t finq_seq;       /* futex word: bumped when entries are added */
@@ -109,8 +109,7 @@ static void *finalizer_thread(void *arg);
 
 static void start_finalizer_thread(void) {
   if (gh_atomic_load_acquire(&finq_thread_up)) return;
-  uint32_t zero = 0;
-  if (!__atomic_compare_exchange_n(&finq_thread_up, &zero, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) return;
+  if (!gh_atomic_cas(&finq_thread_up, 0, 1)) return;
   if (gh_os_thread_start(finalizer_thread, NULL) != 0) {
     gh_atomic_store_release(&finq_thread_up, 0);
     gh_os_write_stderr("goheap: warning: cannot start the finalizer thread\n", 51);
@@ -200,7 +199,7 @@ void gh_finq_wake(void) {
   bool any = finq_tail != finq_head;
   gh_mutex_unlock(&finq_lock);
   if (!any) return;
-  __atomic_add_fetch(&finq_seq, 1, __ATOMIC_SEQ_CST);
+  gh_atomic_add_seq(&finq_seq, 1);
   gh_os_futex_wake_all(&finq_seq);
   start_finalizer_thread(); /* again in a fork child */
 }

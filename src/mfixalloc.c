@@ -8,8 +8,12 @@
  * fixalloc hands out objects of one size from persistent memory and keeps
  * freed ones on a free list for reuse.
  *
- * Lock: every caller holds the heap lock (gh_heap.lock), as Go's fixallocs
- * live under mheap_.lock.
+ * Locks: persistent_alloc has its own lock, persistent_lock (Go's
+ * persistentalloc has globalAlloc.mutex), because it is reached from under
+ * different locks: the heap lock (arena metadata, the heap's fixallocs) and
+ * the specials lock (finalizer records). A fixalloc is protected by the lock
+ * of its owner (the heap lock for span structs, mcaches and bitmaps; the
+ * specials lock for finalizer records): the caller holds it.
  */
 #include <string.h>
 
@@ -17,16 +21,12 @@
 
 #define PERSISTENT_CHUNK ((size_t)1 << 20)
 
-static char *persistent_cur, *persistent_end;
+static gh_mutex persistent_lock = GH_MUTEX_INIT(GH_RANK_PERSISTENT);
+static char *persistent_cur, *persistent_end; /* the chunk being carved (persistent_lock) */
 uint64_t gh_metadata_bytes;
 
-void *gh_persistent_alloc(size_t size) {
-  size = (size + 63) & ~(size_t)63;
-  if (size >= PERSISTENT_CHUNK / 4) { /* big requests get their own mapping */
-    void *p = gh_os_alloc_metadata(size);
-    if (p) gh_atomic_add(&gh_metadata_bytes, size);
-    return p;
-  }
+static void *persistent_alloc_locked(size_t size) {
+  gh_assert_held(&persistent_lock);
   if ((size_t)(persistent_end - persistent_cur) < size) {
     char *chunk = gh_os_alloc_metadata(PERSISTENT_CHUNK);
     if (!chunk) return NULL;
@@ -36,6 +36,19 @@ void *gh_persistent_alloc(size_t size) {
   }
   void *p = persistent_cur;
   persistent_cur += size;
+  return p;
+}
+
+void *gh_persistent_alloc(size_t size) {
+  size = (size + 63) & ~(size_t)63;
+  if (size >= PERSISTENT_CHUNK / 4) { /* big requests get their own mapping */
+    void *p = gh_os_alloc_metadata(size);
+    if (p) gh_atomic_add(&gh_metadata_bytes, size);
+    return p;
+  }
+  gh_mutex_lock(&persistent_lock);
+  void *p = persistent_alloc_locked(size);
+  gh_mutex_unlock(&persistent_lock);
   return p;
 }
 
@@ -59,14 +72,12 @@ void *gh_fixalloc_alloc(gh_fixalloc *f) {
     p = f->chunk;
     f->chunk += f->size;
   }
-  f->inuse++;
   return p;
 }
 
 void gh_fixalloc_free(gh_fixalloc *f, void *p) {
   *(void **)p = f->free_list;
   f->free_list = p;
-  f->inuse--;
 }
 
 bool gh_metadata_grow(void **arr, uint32_t *cap, uint32_t used, size_t elem, uint32_t first) {

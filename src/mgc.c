@@ -36,7 +36,7 @@
 
 #define HEAP_MINIMUM ((uint64_t)4 << 20) /* Go: heapMinimum at GOGC=100 */
 
-static gh_mutex gc_lock = GH_MUTEX_INIT;
+static gh_mutex gc_lock = GH_MUTEX_INIT(GH_RANK_GC);
 
 static struct {
   uint64_t xtrigger;       /* heap_live at which an allocation starts a cycle */
@@ -236,7 +236,7 @@ static GH_NOINLINE void gc_cycle(bool forced) {
     gh_atomic_store_relaxed(&gc.xtrigger, t.heap_before + t.heap_before / 2 + HEAP_MINIMUM);
   gh_mutex_unlock(&gc_lock);
   if (!done) return;
-  __atomic_add_fetch(&gc.xsweep_seq, 1, __ATOMIC_SEQ_CST);
+  gh_atomic_add_seq(&gc.xsweep_seq, 1);
   gh_os_futex_wake_all(&gc.xsweep_seq);
   gh_finq_wake();
   scavenge_to_limit();

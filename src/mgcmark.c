@@ -86,13 +86,13 @@ static struct {
   uint32_t threads_cap;
   bool scan_manual;
   uint64_t stack_bytes, global_bytes;
-} work = {.lock = GH_MUTEX_INIT};
+} work = {.lock = GH_MUTEX_INIT(GH_RANK_MARKWORK)};
 
 static gh_marker markers[MAX_WORKERS];
 
 /* ---- gh_add_roots ------------------------------------------------------------------ */
 
-static gh_mutex roots_lock = GH_MUTEX_INIT;
+static gh_mutex roots_lock = GH_MUTEX_INIT(GH_RANK_ROOTS);
 static gh_range *roots;
 static uint32_t nroots, roots_cap;
 
@@ -201,16 +201,16 @@ static void maybe_share(gh_marker *m) {
 /* A full buffer from another worker, or NULL when every worker waits with
  * nothing left: the mark is over (Go: getfull). */
 static gh_workbuf *get_full_or_done(void) {
-  __atomic_add_fetch(&work.xnwait, 1, __ATOMIC_SEQ_CST);
+  gh_atomic_add_seq(&work.xnwait, 1);
   for (uint32_t spins = 0;; spins++) {
-    if (__atomic_load_n(&work.xnfull, __ATOMIC_SEQ_CST)) {
-      __atomic_sub_fetch(&work.xnwait, 1, __ATOMIC_SEQ_CST);
+    if (gh_atomic_load_seq(&work.xnfull)) {
+      gh_atomic_sub_seq(&work.xnwait, 1);
       gh_workbuf *b = take_full();
       if (b) return b;
-      __atomic_add_fetch(&work.xnwait, 1, __ATOMIC_SEQ_CST);
+      gh_atomic_add_seq(&work.xnwait, 1);
       continue;
     }
-    if (__atomic_load_n(&work.xnwait, __ATOMIC_SEQ_CST) == work.nworkers) return NULL;
+    if (gh_atomic_load_seq(&work.xnwait) == work.nworkers) return NULL;
     if (spins > 64) gh_os_yield();
   }
 }
@@ -221,9 +221,7 @@ static gh_workbuf *get_full_or_done(void) {
 static inline gh_mspan *span_of_cached(uintptr_t v, gh_mspan **last) {
   gh_mspan *s = *last;
   if (s && v - s->start_addr < ((uintptr_t)s->npages << GH_PAGE_SHIFT)) return s;
-  gh_heaparena *a = gh_heap.arenas_l1[v >> GH_ARENA_SHIFT];
-  if (!a) return NULL;
-  s = a->spans[(v >> GH_PAGE_SHIFT) & (GH_PAGES_PER_ARENA - 1)];
+  s = gh_span_of(v);
   if (s) *last = s;
   return s;
 }
@@ -238,7 +236,7 @@ static inline void mark_word(gh_marker *m, uintptr_t v, gh_mspan **last) {
   uint64_t bit = 1ull << (i % 64);
   if (i >= s->freeindex && !(s->alloc_bits[i / 64] & bit)) return; /* a free slot */
   uint64_t *w = &s->gcmark_bits[i / 64];
-  if ((gh_atomic_load_relaxed(w) & bit) || (__atomic_fetch_or(w, bit, __ATOMIC_RELAXED) & bit)) return;
+  if ((gh_atomic_load_relaxed(w) & bit) || (gh_atomic_or(w, bit) & bit)) return;
   m->marked_bytes += s->elemsize;
   if (gh_spanclass_noscan(s->spanclass)) return;
   uintptr_t start = s->start_addr + (uintptr_t)i * s->elemsize;
@@ -344,7 +342,7 @@ static void mark_as_worker(gh_marker *m) {
   uint64_t t0 = gh_os_thread_cputime_ns();
   m->marked_bytes = m->manual_bytes = m->scanned_bytes = 0;
   for (;;) {
-    uint32_t j = __atomic_fetch_add(&work.xnext_job, 1, __ATOMIC_RELAXED);
+    uint32_t j = gh_atomic_add(&work.xnext_job, 1);
     if (j >= work.njobs) break;
     run_job(m, j);
   }
@@ -360,7 +358,7 @@ static void *worker_main(void *arg) {
     seen = ph;
     if (idx >= work.nworkers) continue;
     mark_as_worker(&markers[idx]);
-    __atomic_add_fetch(&xworkers_done, 1, __ATOMIC_SEQ_CST);
+    gh_atomic_add_seq(&xworkers_done, 1);
     gh_os_futex_wake_all(&xworkers_done);
   }
   return NULL;
@@ -443,11 +441,11 @@ static void run_workers(uint32_t n) {
   work.nworkers = n;
   work.xnwait = 0;
   gh_atomic_store_release(&xworkers_done, 0);
-  __atomic_add_fetch(&xphase, 1, __ATOMIC_SEQ_CST);
+  gh_atomic_add_seq(&xphase, 1);
   if (n > 1) gh_os_futex_wake_all(&xphase);
   mark_as_worker(&markers[0]);
   uint32_t done;
-  while ((done = __atomic_load_n(&xworkers_done, __ATOMIC_SEQ_CST)) < n - 1) gh_os_futex_wait(&xworkers_done, done);
+  while ((done = gh_atomic_load_seq(&xworkers_done)) < n - 1) gh_os_futex_wait(&xworkers_done, done);
 }
 
 static void rescan_span(gh_mspan *s, void *ctx) {

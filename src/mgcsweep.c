@@ -46,13 +46,13 @@ static void report_bad_bits(gh_mspan *s, uint32_t w, uint64_t bad) {
  */
 static uint32_t sweep(gh_mspan *s, gh_class_stats *counts, bool gc, uint32_t *counted) {
   uint32_t nwords = gh_span_bitmap_words(s), nfreed = 0, ncounted = 0, fi = s->freeindex;
-  bool remote = __atomic_load_n(&s->xqueued, __ATOMIC_SEQ_CST);
+  bool remote = gh_atomic_load_seq(&s->xqueued);
   gh_mspan_flush_nmalloc(s, counts);
-  if (remote) __atomic_store_n(&s->xqueued, 0, __ATOMIC_SEQ_CST); /* later frees queue it again */
+  if (remote) gh_atomic_store_seq(&s->xqueued, 0); /* later frees queue it again */
   for (uint32_t w = 0; w < nwords; w++) {
     uint64_t local = s->free_bits[w], rbits = 0;
-    if (remote && __atomic_load_n(&s->xremote_free_bits[w], __ATOMIC_SEQ_CST))
-      rbits = __atomic_exchange_n(&s->xremote_free_bits[w], 0, __ATOMIC_SEQ_CST);
+    if (remote && gh_atomic_load_seq(&s->xremote_free_bits[w]))
+      rbits = gh_atomic_exchange_seq(&s->xremote_free_bits[w], 0);
     uint64_t alloc = s->alloc_bits[w] | allocated_below(fi, w);
     if (gh_unlikely((local & rbits) || ((local | rbits) & ~alloc)))
       report_bad_bits(s, w, (local & rbits) | ((local | rbits) & ~alloc));
@@ -94,12 +94,23 @@ uint32_t gh_mspan_sweep_gc(gh_mspan *s, uint32_t *counted) { return sweep(s, NUL
 void gh_mspan_sweep_large(gh_mspan *s, bool gc) {
   bool marked = s->gcmark_bits[0] & 1;
   s->gcmark_bits[0] = 0;
-  uint8_t expect = GH_SPAN_IN_USE;
-  if (!gc || marked ||
-      !__atomic_compare_exchange_n(&s->xstate, &expect, GH_SPAN_DEAD, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-    return;
-  gh_atomic_add(&gh_large_nfree, 1);
-  gh_atomic_sub(&gh_large_bytes, s->elemsize);
+  if (!gc || marked || !gh_mheap_large_dies(s)) return;
   if (s->specials) gh_special_drop_all(s);
 }
 
+/*
+ * Sweeps a span no mcache holds, taken off an unswept list (mcentral.c). If a collection
+ * left it unswept (sweepgen h-2), the sweep applies the mark bits; it was
+ * counted live by that collection only as far as it was marked, so only the
+ * marked objects it frees leave heap_live (mgc.c resets heap_live to the
+ * marked bytes). Otherwise an explicit free queued it.
+ */
+void gh_mspan_sweep_uncached(gh_mspan *s, uint32_t sg) {
+  bool gc = gh_spanclass_collected(s->spanclass) && gh_atomic_cas(&s->xsweepgen, sg - 2, sg - 1); /* I5's claim */
+  uint32_t counted = 0;
+  if (gh_spanclass_is_large(s->spanclass)) gh_mspan_sweep_large(s, gc);
+  else if (gc) gh_mspan_sweep_gc(s, &counted);
+  else counted = gh_mspan_sweep(s, NULL);
+  if (counted) gh_atomic_sub(&gh_heap_live, (uint64_t)counted * s->elemsize);
+  if (gc) gh_atomic_store_release(&s->xsweepgen, sg);
+}

@@ -6,8 +6,8 @@
  * after another from Go's hint address 0xc000000000, so the heap stays compact.
  * Pages are committed in 4 MiB steps as the heap grows (Go: curArena).
  * Every arena has a gh_heaparena with the page -> span map and the page
- * allocator's bitmaps; gh_heap.arenas_l1 maps an arena number (address >> 26)
- * to it, so spanOf(p) is a range check and two dependent loads.
+ * allocator's bitmaps; the two-level index gh_heap.arenas maps an arena number
+ * (address >> 26) to it, so spanOf(p) is a range check and three dependent loads.
  *
  * Span structs and their bitmaps come from fixallocs, never from the heap.
  * Freed spans' pages go back to the page allocator; when more free memory is
@@ -27,7 +27,7 @@
 
 #include "internal.h"
 
-gh_mheap gh_heap = {.lock = GH_MUTEX_INIT};
+gh_mheap gh_heap = {.lock = GH_MUTEX_INIT(GH_RANK_HEAP)};
 
 const char *const gh_span_state_names[GH_SPAN_STATE_COUNT] = {"dead", "in use"};
 
@@ -44,24 +44,30 @@ static gh_fixalloc bitmap_alloc[GH_MAX_BITMAP_WORDS + 1]; /* by words per bitmap
 static uintptr_t cur_base, cur_end; /* reserved, not yet committed (Go: curArena) */
 
 void gh_mheap_init(void) {
-  gh_heap.arenas_l1 = gh_os_alloc_metadata(GH_ARENA_L1_ENTRIES * sizeof(gh_heaparena *));
-  if (!gh_heap.arenas_l1) gh_throw("cannot map the arena index");
   gh_fixalloc_init(&span_alloc, sizeof(gh_mspan));
   gh_fixalloc_init(&mcache_alloc, sizeof(gh_mcache));
   for (uint32_t w = 1; w <= GH_MAX_BITMAP_WORDS; w++) gh_fixalloc_init(&bitmap_alloc[w], 4 * w * 8);
   gh_heap.next_hint = ARENA_HINT;
 }
 
-gh_heaparena *gh_arena_of(uintptr_t p) {
-  uintptr_t i = p >> GH_ARENA_SHIFT;
-  if (i >= GH_ARENA_L1_ENTRIES || !gh_heap.arenas_l1) return NULL;
-  return gh_heap.arenas_l1[i];
-}
-
 /* ---- growing (Go: mheap.go:(*mheap).grow, malloc.go:sysAlloc) -------------- */
 
+/* The L2 block of the arena index that holds arena number i, mapped if need be. */
+static gh_heaparena **index_block_locked(uintptr_t i) {
+  gh_assert_held(&gh_heap.lock);
+  gh_heaparena ***slot = &gh_heap.arenas[i >> GH_ARENA_L2_BITS];
+  if (!*slot) {
+    gh_heaparena **l2 = gh_persistent_alloc(GH_ARENA_L2_ENTRIES * sizeof *l2);
+    if (!l2) return NULL;
+    gh_atomic_store_release(slot, l2);
+  }
+  return *slot;
+}
+
 static bool add_arena_locked(uintptr_t base) {
-  gh_heaparena *a = gh_persistent_alloc(sizeof(gh_heaparena));
+  gh_assert_held(&gh_heap.lock);
+  gh_heaparena **l2 = index_block_locked(base >> GH_ARENA_SHIFT);
+  gh_heaparena *a = l2 ? gh_persistent_alloc(sizeof(gh_heaparena)) : NULL;
   if (!a) return false;
   a->base = base;
   gh_pagealloc_init_arena(a);
@@ -80,35 +86,56 @@ static bool add_arena_locked(uintptr_t base) {
   }
   gh_heap.all_arenas[i] = a;
   if (i < gh_heap.search_arena) gh_heap.search_arena = i;
-  gh_atomic_store_release(&gh_heap.arenas_l1[base >> GH_ARENA_SHIFT], a);
+  gh_atomic_store_release(&l2[(base >> GH_ARENA_SHIFT) & (GH_ARENA_L2_ENTRIES - 1)], a);
   return true;
 }
 
-/* Reserves address space for at least `bytes` more, contiguous with the
- * current region if possible (Go: sysReserve at the arena hints). */
+static uintptr_t round_up(uintptr_t n, uintptr_t to) { return (n + to - 1) & ~(to - 1); }
+
+/* Extends the current region in place by `more` bytes. */
+static bool extend_locked(uintptr_t more) {
+  gh_assert_held(&gh_heap.lock);
+  if (!cur_end || !gh_os_reserve((void *)cur_end, more)) return false;
+  cur_end += more;
+  return true;
+}
+
+/* A fresh region of at least `bytes`: whole arenas at the hint, or aligned
+ * anywhere, or, when the address space is short (RLIMIT_AS, a sandbox), just
+ * `bytes` anywhere: a region may start and end mid-arena. *n gets its size. */
+static void *new_region(uintptr_t bytes, uintptr_t *n) {
+  *n = round_up(bytes, GH_ARENA_SIZE);
+  void *p = gh_heap.next_hint ? gh_os_reserve((void *)gh_heap.next_hint, *n) : NULL;
+  if (!p) p = gh_os_reserve_aligned(*n, GH_ARENA_SIZE);
+  if (!p) p = gh_os_reserve(NULL, *n = bytes);
+  if (p && (uintptr_t)p + *n > (uintptr_t)1 << GH_ADDR_BITS) {
+    gh_os_release(p, *n);
+    return NULL;
+  }
+  return p;
+}
+
+/* Reserves address space for at least `bytes` more (a multiple of the grow
+ * step), contiguous with the current region if possible (Go: sysReserve at
+ * the arena hints). The unused rest of a region that is left behind is
+ * given back, so none of the address space goheap holds is wasted. */
 static bool reserve_locked(uintptr_t bytes) {
-  uintptr_t left = cur_end - cur_base;
-  uintptr_t need = (bytes - left + GH_ARENA_SIZE - 1) & ~(GH_ARENA_SIZE - 1);
-  if (cur_end && gh_os_reserve((void *)cur_end, need)) {
-    cur_end += need;
-    return true;
-  }
-  uintptr_t n = (bytes + GH_ARENA_SIZE - 1) & ~(GH_ARENA_SIZE - 1);
-  void *p = gh_heap.next_hint ? gh_os_reserve((void *)gh_heap.next_hint, n) : NULL;
-  if (!p) p = gh_os_reserve_aligned(n, GH_ARENA_SIZE);
+  gh_assert_held(&gh_heap.lock);
+  uintptr_t more = bytes - (cur_end - cur_base);
+  if (extend_locked(round_up(more, GH_ARENA_SIZE)) || extend_locked(more)) return true;
+  uintptr_t n;
+  void *p = new_region(bytes, &n);
   if (!p) return false;
-  if ((uintptr_t)p + n > (uintptr_t)1 << GH_ADDR_BITS) {
-    gh_os_release(p, n);
-    return false;
-  }
-  cur_base = (uintptr_t)p; /* what was left of the old region stays reserved, unused */
+  if (cur_end > cur_base) gh_os_release((void *)cur_base, cur_end - cur_base);
+  cur_base = (uintptr_t)p;
   cur_end = cur_base + n;
-  if (gh_heap.next_hint) gh_heap.next_hint = cur_end;
+  if (gh_heap.next_hint) gh_heap.next_hint = round_up(cur_end, GH_ARENA_SIZE);
   return true;
 }
 
 /* Gives every arena touched by [lo, hi) its metadata, once. */
 static bool add_arenas_locked(uintptr_t lo, uintptr_t hi) {
+  gh_assert_held(&gh_heap.lock);
   for (uintptr_t b = lo & ~(GH_ARENA_SIZE - 1); b < hi; b += GH_ARENA_SIZE)
     if (!gh_arena_of(b) && !add_arena_locked(b)) return false;
   return true;
@@ -117,6 +144,7 @@ static bool add_arenas_locked(uintptr_t lo, uintptr_t hi) {
 /* Go: mheap.go:(*mheap).grow. Commits at least npages more pages, in 4 MiB
  * steps, and hands them to the page allocator. */
 static bool grow_locked(uintptr_t npages) {
+  gh_assert_held(&gh_heap.lock);
   uintptr_t ask = (npages + GROW_STEP_PAGES - 1) & ~(GROW_STEP_PAGES - 1);
   if (ask < npages || ask > (GH_MAX_ALLOC >> GH_PAGE_SHIFT)) return false;
   uintptr_t bytes = ask << GH_PAGE_SHIFT;
@@ -139,7 +167,7 @@ static bool grow_locked(uintptr_t npages) {
 static void set_span_map(gh_mspan *s, gh_mspan *value) {
   uintptr_t p = s->start_addr, end = p + ((uintptr_t)s->npages << GH_PAGE_SHIFT);
   for (; p < end; p += GH_PAGE_SIZE)
-    gh_arena_of(p)->spans[(p >> GH_PAGE_SHIFT) & (GH_PAGES_PER_ARENA - 1)] = value;
+    *gh_arena_span_slot(gh_arena_of(p), p) = value;
 }
 
 gh_mcache *gh_mheap_alloc_mcache(void) {
@@ -162,6 +190,7 @@ void gh_mheap_free_mcache(gh_mcache *c) {
  */
 static uintptr_t alloc_pages_locked(uintptr_t npages, uintptr_t align_pages, bool may_grow, uintptr_t *released,
                                     bool *zeroed) {
+  gh_assert_held(&gh_heap.lock);
   uintptr_t total = npages + (align_pages > 1 ? align_pages - 1 : 0);
   if (total < npages) return 0;
   uintptr_t base = gh_pagealloc_alloc_locked(total, released);
@@ -209,6 +238,7 @@ gh_mspan *gh_mheap_alloc_span(uintptr_t npages, gh_spanclass sc, uintptr_t align
   gh_mutex_unlock(&gh_heap.lock);
 
   s->start_addr = base;
+  s->speciallock = (gh_mutex)GH_MUTEX_INIT(GH_RANK_SPECIAL);
   s->npages = (uint32_t)npages;
   s->spanclass = sc;
   s->needzero = !zeroed;
@@ -226,6 +256,7 @@ gh_mspan *gh_mheap_alloc_span(uintptr_t npages, gh_spanclass sc, uintptr_t align
 /* How many free bytes to return to the OS now: those above the retain limit,
  * once they have been above it for 100 ms or are above twice the limit. */
 static uint64_t scavenge_due_locked(void) {
+  gh_assert_held(&gh_heap.lock);
   uint64_t dirty = (gh_heap.pages_free - gh_heap.pages_released) << GH_PAGE_SHIFT;
   uint64_t keep = (gh_heap.pages_inuse << GH_PAGE_SHIFT) / 100 * (uint64_t)gh_option_get(GH_OPT_RETAIN_PERCENT);
   if (keep < (uint64_t)gh_option_get(GH_OPT_RETAIN)) keep = (uint64_t)gh_option_get(GH_OPT_RETAIN);
@@ -252,6 +283,24 @@ void gh_mheap_free_span(gh_mspan *s) {
   if (excess) gh_mheap_scavenge(excess);
 }
 
+/* A large span's object dies: its state goes to DEAD once. false if it
+ * already had (a double free, or a sweep got there first). */
+bool gh_mheap_large_dies(gh_mspan *s) {
+  if (!gh_atomic_cas(&s->xstate, (uint8_t)GH_SPAN_IN_USE, (uint8_t)GH_SPAN_DEAD)) return false;
+  gh_atomic_add(&gh_large_nfree, 1);
+  gh_atomic_sub(&gh_large_bytes, s->elemsize);
+  return true;
+}
+
+/* Frees a large malloc'd object; false if it was not live (a double free).
+ * Collected ones sit on an mcentral list: gh_mcentral_free_large. */
+bool gh_mheap_free_large(gh_mspan *s) {
+  if (!gh_mheap_large_dies(s)) return false;
+  gh_atomic_sub(&gh_heap_live, s->elemsize);
+  gh_mheap_free_span(s);
+  return true;
+}
+
 /* Extends a large span over the free pages right after it (for realloc). */
 bool gh_mheap_grow_span_in_place(gh_mspan *s, uintptr_t new_npages) {
   uintptr_t extra = new_npages - s->npages, scav = 0;
@@ -276,7 +325,7 @@ void gh_mheap_shrink_span(gh_mspan *s, uintptr_t new_npages) {
   uintptr_t extra = s->npages - new_npages;
   uintptr_t tail = s->start_addr + (new_npages << GH_PAGE_SHIFT);
   for (uintptr_t p = tail; p < tail + (extra << GH_PAGE_SHIFT); p += GH_PAGE_SIZE)
-    gh_arena_of(p)->spans[(p >> GH_PAGE_SHIFT) & (GH_PAGES_PER_ARENA - 1)] = NULL;
+    *gh_arena_span_slot(gh_arena_of(p), p) = NULL;
   s->npages = (uint32_t)new_npages;
   s->elemsize = new_npages << GH_PAGE_SHIFT;
   gh_mutex_lock(&gh_heap.lock);
@@ -330,6 +379,16 @@ void gh_mheap_each_span_in(gh_heaparena *a, uint32_t first, uint32_t n, void (*f
 
 void gh_mheap_each_span(void (*fn)(gh_mspan *s, void *ctx), void *ctx) {
   for (uint32_t a = 0; a < gh_heap.narenas; a++) gh_mheap_each_span_in(gh_heap.all_arenas[a], 0, GH_PAGES_PER_ARENA, fn, ctx);
+}
+
+bool gh_mheap_page_is_free(uintptr_t p) {
+  gh_heaparena *a = gh_arena_of(p);
+  if (!a) return false;
+  uint32_t pg = (uint32_t)((p >> GH_PAGE_SHIFT) & (GH_PAGES_PER_ARENA - 1));
+  gh_mutex_lock(&gh_heap.lock);
+  bool free = !(a->pages.alloc[pg / 64] >> (pg % 64) & 1);
+  gh_mutex_unlock(&gh_heap.lock);
+  return free;
 }
 
 /* ---- checking --------------------------------------------------------------- */

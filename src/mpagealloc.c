@@ -213,6 +213,7 @@ void gh_pagealloc_init_arena(gh_heaparena *a) {
 /* Go: (*pageAlloc).alloc. Marks npages pages in use; *scav_pages gets the
  * number of them that were released to the OS (so are zero). 0 if none fit. */
 uintptr_t gh_pagealloc_alloc_locked(uintptr_t npages, uintptr_t *scav_pages) {
+  gh_assert_held(&gh_heap.lock);
   uintptr_t addr = find(npages);
   *scav_pages = 0;
   if (addr) for_each_piece(addr, npages, piece_alloc, scav_pages);
@@ -221,6 +222,7 @@ uintptr_t gh_pagealloc_alloc_locked(uintptr_t npages, uintptr_t *scav_pages) {
 
 /* Takes exactly [addr, addr + npages) if every page is free. */
 bool gh_pagealloc_alloc_at_locked(uintptr_t addr, uintptr_t npages, uintptr_t *scav_pages) {
+  gh_assert_held(&gh_heap.lock);
   uintptr_t nfree = 0;
   uintptr_t end = addr + (npages << GH_PAGE_SHIFT);
   if (end < addr) return false;
@@ -235,21 +237,25 @@ bool gh_pagealloc_alloc_at_locked(uintptr_t addr, uintptr_t npages, uintptr_t *s
 
 /* Go: (*pageAlloc).free. The pages keep their data: not scavenged. */
 void gh_pagealloc_free_locked(uintptr_t addr, uintptr_t npages) {
+  gh_assert_held(&gh_heap.lock);
   for_each_piece(addr, npages, piece_free, NULL);
 }
 
 /* Go: (*pageAlloc).grow. Newly committed pages become free and count as released. */
 void gh_pagealloc_grow_locked(uintptr_t addr, uintptr_t npages) {
+  gh_assert_held(&gh_heap.lock);
   for_each_piece(addr, npages, piece_grow, NULL);
 }
 
 void gh_pagealloc_mark_scavenged_locked(uintptr_t addr, uintptr_t npages) {
+  gh_assert_held(&gh_heap.lock);
   for_each_piece(addr, npages, piece_scav, NULL);
 }
 
 /* Go: mgcscavenge.go:findScavengeCandidate. The highest run of free pages that
  * are not yet released, at most max_pages long, within one arena. */
 bool gh_pagealloc_find_unscavenged_locked(uintptr_t max_pages, uintptr_t *addr, uintptr_t *npages) {
+  gh_assert_held(&gh_heap.lock);
   for (uint32_t ai = gh_heap.narenas; ai-- > 0;) {
     gh_heaparena *a = gh_heap.all_arenas[ai];
     for (intptr_t i = GH_PAGES_PER_ARENA / 64 - 1; i >= 0; i--) {
@@ -270,6 +276,7 @@ bool gh_pagealloc_find_unscavenged_locked(uintptr_t max_pages, uintptr_t *addr, 
 }
 
 void gh_pagealloc_check_locked(void) {
+  gh_assert_held(&gh_heap.lock);
   for (uint32_t ai = 0; ai < gh_heap.narenas; ai++) {
     gh_heaparena *a = gh_heap.all_arenas[ai];
     if (ai > 0 && gh_heap.all_arenas[ai - 1]->base >= a->base) gh_throw("arenas out of order");

@@ -103,6 +103,8 @@ static bool parse_iec(const char *s, int64_t *out) {
   return false;
 }
 
+static void read_environment(void);
+
 static bool parse(const gh_option_desc *o, const char *s, int64_t *out) {
   switch (o->kind) {
   case KIND_BOOL:
@@ -135,7 +137,23 @@ static bool parse(const gh_option_desc *o, const char *s, int64_t *out) {
   return false;
 }
 
+static uint32_t xoptions_state; /* 0 unread, 1 being read, 2 read */
+
+/* Reads the environment once; any caller returns after the options are set.
+ * Called by initialisation and by the error path, which may come first (a
+ * process whose first goheap call is a bad free still honours GOHEAP_ON_ERROR). */
 void gh_options_init(void) {
+  uint32_t state = gh_atomic_load_acquire(&xoptions_state);
+  if (state == 2) return;
+  if (state != 0 || !gh_atomic_cas(&xoptions_state, 0, 1)) {
+    while (gh_atomic_load_acquire(&xoptions_state) != 2) gh_os_yield();
+    return;
+  }
+  read_environment();
+  gh_atomic_store_release(&xoptions_state, 2);
+}
+
+static void read_environment(void) {
   for (int i = 0; i < GH_OPT_COUNT; i++) {
     const char *s = gh_os_getenv(options[i].name);
     int64_t v;

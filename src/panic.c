@@ -117,6 +117,7 @@ void gh_report_bad_pointer(const char *op, uintptr_t p, gh_bad_kind kind, const 
                            size_t given) {
   char msg[256];
   gh_buf b = {msg, msg + sizeof msg - 1};
+  gh_options_init(); /* the process's first goheap call may be this bad one */
   gh_atomic_add(&error_count, 1);
   gh_buf_str(&b, "goheap: ");
   describe(&b, op, p, kind, s, given);

@@ -37,7 +37,7 @@
  */
 #include "internal.h"
 
-static gh_mutex world_lock = GH_MUTEX_INIT;
+static gh_mutex world_lock = GH_MUTEX_INIT(GH_RANK_WORLD);
 static gh_mcache *all_mcaches;
 static uint64_t nthreads;
 uint32_t gh_stw_epoch;       /* odd: the world is stopping or stopped */
@@ -81,6 +81,7 @@ void gh_world_register(gh_mcache *c) {
 }
 
 static void unlink_locked(gh_mcache *c) {
+  gh_assert_held(&world_lock);
   if (c->all_prev) c->all_prev->all_next = c->all_next;
   else all_mcaches = c->all_next;
   if (c->all_next) c->all_next->all_prev = c->all_prev;
@@ -118,7 +119,7 @@ static GH_NOINLINE void park_here(gh_mcache *c, uint32_t epoch) {
   c->stop_sp = (uintptr_t)&anchor;
   if (!c->stack_hi || c->stop_sp >= c->stack_hi) c->stack_hi = gh_os_stack_top(c->stop_sp);
   gh_atomic_store_release(&c->xstop_epoch, epoch);
-  __atomic_add_fetch(&xparked, 1, __ATOMIC_SEQ_CST);
+  gh_atomic_add_seq(&xparked, 1);
   gh_os_futex_wake_all(&xparked);
   while (gh_atomic_load_acquire(&gh_stw_epoch) == epoch) gh_os_futex_wait(&gh_stw_epoch, epoch);
 }

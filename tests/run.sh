@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/run.sh -- runs every test binary in build/tests and every executable
-# tests/suites/*.sh, and adds their closing "N passed, N failed" lines into
+# tests/suites/*.sh, then the debug build's tests (build/debug/tests, and the
+# preload suite with build/debug/libgoheap.so), and adds their closing "N passed, N failed" lines into
 # one total. A suite that crashes or prints no such line counts as 1 failed.
 # Usage: bash tests/run.sh [name-filter]     (make test builds first)
 set -u
@@ -43,5 +44,11 @@ done
 for suite in tests/suites/*.sh; do
   [ -f "$suite" ] && run_one "$(basename "$suite" .sh)" bash "$suite"
 done
+# The debug build (make debug: GH_DEBUG=1 invariant and lock-order checks):
+# the stress and collector tests linked with it, and the real programs under it.
+for bin in build/debug/tests/*; do
+  [ -f "$bin" ] && [ -x "$bin" ] && run_one "debug-$(basename "$bin")" "$bin"
+done
+run_one debug-preload env GOHEAP_LIB="$ROOT/build/debug/libgoheap.so" bash tests/suites/preload.sh
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

@@ -30,12 +30,15 @@ size_t gh_os_page_size(void);
 
 /* ---- locks: a futex mutex that spins briefly before sleeping (goheap's
  * critical sections are a few dozen instructions); no allocation, usable
- * before init. state: 0 free, 1 held, 2 held and maybe waited for. ---- */
-typedef struct gh_mutex { uint32_t state; } gh_mutex;
-#define GH_MUTEX_INIT { 0 }
-void gh_mutex_lock(gh_mutex *l);
-void gh_mutex_unlock(gh_mutex *l);
-void gh_mutex_reinit(gh_mutex *l); /* in a fork child: the lock is free again */
+ * before init. state: 0 free, 1 held, 2 held and maybe waited for. rank is
+ * the lock's place in goheap's lock order (lockrank.c), unused here. The rest
+ * of goheap locks through gh_mutex_lock (internal.h), which checks the order
+ * in debug builds. ---- */
+typedef struct gh_mutex { uint32_t state, rank; } gh_mutex;
+#define GH_MUTEX_INIT(rank) { 0, (rank) }
+void gh_os_mutex_lock(gh_mutex *l);
+void gh_os_mutex_unlock(gh_mutex *l);
+void gh_os_mutex_reinit(gh_mutex *l); /* in a fork child: the lock is free again */
 
 /* ---- threads ---- */
 typedef void (*gh_thread_exit_fn)(void *arg);
@@ -48,7 +51,6 @@ uint64_t gh_os_thread_id(void);
 void gh_os_futex_wait(uint32_t *addr, uint32_t val);          /* sleeps while *addr == val */
 void gh_os_futex_wait_ns(uint32_t *addr, uint32_t val, uint64_t ns); /* ... at most ns */
 void gh_os_futex_wake_all(uint32_t *addr);
-void gh_os_sleep_ns(uint64_t ns);
 void gh_os_yield(void);
 
 /* ---- the collector's threads and signals ---- */

@@ -97,7 +97,7 @@ static bool try_lock(gh_mutex *l) {
   return __atomic_compare_exchange_n(&l->state, &zero, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
-void gh_mutex_lock(gh_mutex *l) {
+void gh_os_mutex_lock(gh_mutex *l) {
   if (try_lock(l)) return;
   for (int spin = 0; spin < 200; spin++) {
     gh_cpu_relax();
@@ -106,11 +106,11 @@ void gh_mutex_lock(gh_mutex *l) {
   while (__atomic_exchange_n(&l->state, 2, __ATOMIC_ACQUIRE) != 0) futex_wait(&l->state, 2);
 }
 
-void gh_mutex_unlock(gh_mutex *l) {
+void gh_os_mutex_unlock(gh_mutex *l) {
   if (__atomic_exchange_n(&l->state, 0, __ATOMIC_RELEASE) == 2) futex_wake(&l->state);
 }
 
-void gh_mutex_reinit(gh_mutex *l) { __atomic_store_n(&l->state, 0, __ATOMIC_RELAXED); }
+void gh_os_mutex_reinit(gh_mutex *l) { __atomic_store_n(&l->state, 0, __ATOMIC_RELAXED); }
 
 static pthread_key_t thread_key;
 
@@ -187,12 +187,6 @@ void gh_os_futex_wait_ns(uint32_t *addr, uint32_t val, uint64_t ns) {
 }
 
 void gh_os_futex_wake_all(uint32_t *addr) { syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0); }
-
-void gh_os_sleep_ns(uint64_t ns) {
-  struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
 
 void gh_os_yield(void) { sched_yield(); }
 

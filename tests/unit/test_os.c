@@ -12,7 +12,7 @@
 #include "testhelper.h"
 
 enum { THREADS = 4, ROUNDS = 200000 };
-static gh_mutex lock = GH_MUTEX_INIT;
+static gh_mutex lock = GH_MUTEX_INIT(GH_RANK_PERSISTENT);
 static uint64_t counter;
 
 static void *bump(void *arg) {
