@@ -292,6 +292,10 @@ typedef struct gh_mcache {
   uintptr_t stop_sp;        /* its stack pointer while stopped: scanned up to stack_hi */
   uintptr_t stack_hi;       /* top of its stack (exclusive); found at its first stop */
   uintptr_t stop_regs[32];  /* its registers while stopped (roots) */
+  /* 0 running; 1 blocked in a goheap wait at a safe point (gh_world_blocking_wait:
+   * stop_sp is set, it counts as stopped without a signal); 2 counted as stopped
+   * by a collection, which sets it back to 1 before restarting the world. */
+  uint32_t xblocked;
   gh_mspan *spare[GH_NUM_SPAN_CLASSES][GH_MCACHE_SPARES]; /* or NULL */
   uint8_t spare_next[GH_NUM_SPAN_CLASSES]; /* the spare slot to replace next (a ring) */
   /* this thread's counts (relaxed stores by the thread, relaxed loads by
@@ -514,6 +518,13 @@ void gh_world_start(void);
 void gh_world_each_thread(void (*fn)(gh_mcache *c, void *arg), void *arg); /* world stopped */
 void gh_world_install_signal(void); /* at the first collection */
 void gh_world_sum_local_stats(gh_class_stats *sum); /* every live mcache's counts */
+/* Waits on a futex word as a stopped thread would (Go: entersyscallblock): for
+ * goheap's own idle threads, which a collection then neither signals nor waits for. */
+void gh_world_blocking_wait(uint32_t *addr, uint32_t val);
+/* pthread_create for the program (override.c): the new thread is registered
+ * before fn runs, and arg is a root until then. */
+int gh_world_create_thread(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
+void gh_world_scan_starting(void (*scan)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx); /* world stopped */
 
 /* ---- the collector: mgc.c, mgcmark.c, mfinal.c ------------------------------------- */
 typedef struct gh_mark_result {

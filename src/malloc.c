@@ -50,8 +50,8 @@
 
 #include "internal.h"
 
-int gh_initialized;
-static gh_mutex init_lock = GH_MUTEX_INIT(GH_RANK_INIT);
+GH_DATA int gh_initialized;
+static GH_DATA gh_mutex init_lock = GH_MUTEX_INIT(GH_RANK_INIT);
 
 /* ---- initialisation ---------------------------------------------------------- */
 

@@ -20,7 +20,7 @@ __thread gh_mcache *gh_tls_mcache __attribute__((tls_model("initial-exec")));
 
 /* The span every mcache slot starts with: nelems 0 and an empty alloc cache,
  * so the fast path always misses on it and no NULL test is needed. */
-gh_mspan gh_emptyspan;
+GH_DATA gh_mspan gh_emptyspan;
 
 /* Creates the calling thread's mcache (Go: mcache.go:allocmcache). */
 gh_mcache *gh_mcache_get_slow(void) {

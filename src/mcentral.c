@@ -34,7 +34,7 @@
  */
 #include "internal.h"
 
-gh_mcentral gh_central[GH_NUM_SPAN_CLASSES];
+GH_DATA gh_mcentral gh_central[GH_NUM_SPAN_CLASSES];
 
 #define SWEEP_BUDGET 100 /* spans cacheSpan sweeps before growing (Go: spanBudget) */
 #define SWEEP_BACKLOG 4  /* queued spans tolerated before a free sweeps the oldest */

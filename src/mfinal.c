@@ -31,17 +31,17 @@ typedef struct gh_finalizer {
   void *obj, *arg;
 } gh_finalizer;
 
-static gh_mutex specials_lock = GH_MUTEX_INIT(GH_RANK_SPECIALS);
-static gh_fixalloc special_alloc;
-static bool special_alloc_ready;
+static GH_DATA gh_mutex specials_lock = GH_MUTEX_INIT(GH_RANK_SPECIALS);
+static GH_DATA gh_fixalloc special_alloc;
+static GH_DATA bool special_alloc_ready;
 
 /* The finalizer queue: entries [head, tail) of a ring of cap slots. */
-static gh_mutex finq_lock = GH_MUTEX_INIT(GH_RANK_FINQ);
-static gh_finalizer *finq;
-static size_t finq_head, finq_tail, finq_cap;
-static uint32_t finq_seq;       /* futex word: bumped when entries are added */
-static uint32_t finq_thread_up; /* 1 once the finalizer thread was started (0 again in a fork child) */
-uint64_t gh_finalizers_run;
+static GH_DATA gh_mutex finq_lock = GH_MUTEX_INIT(GH_RANK_FINQ);
+static GH_DATA gh_finalizer *finq;
+static GH_DATA size_t finq_head, finq_tail, finq_cap;
+static GH_DATA uint32_t finq_seq;       /* futex word: bumped when entries are added */
+static GH_DATA uint32_t finq_thread_up; /* 1 once the finalizer thread was started (0 again in a fork child) */
+GH_DATA uint64_t gh_finalizers_run;
 
 static gh_special *special_new(void) {
   gh_mutex_lock(&specials_lock);
@@ -266,7 +266,7 @@ static void *finalizer_thread(void *arg) {
       gh_atomic_add(&gh_finalizers_run, 1);
       f.obj = NULL;
     }
-    gh_os_futex_wait(&finq_seq, seq);
+    gh_world_blocking_wait(&finq_seq, seq);
   }
   return NULL;
 }

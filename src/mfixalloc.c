@@ -21,9 +21,9 @@
 
 #define PERSISTENT_CHUNK ((size_t)1 << 20)
 
-static gh_mutex persistent_lock = GH_MUTEX_INIT(GH_RANK_PERSISTENT);
-static char *persistent_cur, *persistent_end; /* the chunk being carved (persistent_lock) */
-uint64_t gh_metadata_bytes;
+static GH_DATA gh_mutex persistent_lock = GH_MUTEX_INIT(GH_RANK_PERSISTENT);
+static GH_DATA char *persistent_cur, *persistent_end; /* the chunk being carved (persistent_lock) */
+GH_DATA uint64_t gh_metadata_bytes;
 
 static void *persistent_alloc_locked(size_t size) {
   gh_assert_held(&persistent_lock);

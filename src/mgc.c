@@ -36,9 +36,9 @@
 
 #define HEAP_MINIMUM ((uint64_t)4 << 20) /* Go: heapMinimum at GOGC=100 */
 
-static gh_mutex gc_lock = GH_MUTEX_INIT(GH_RANK_GC);
+static GH_DATA gh_mutex gc_lock = GH_MUTEX_INIT(GH_RANK_GC);
 
-static struct {
+static GH_DATA struct {
   uint64_t xtrigger;       /* heap_live at which an allocation starts a cycle */
   uint64_t heap_marked;    /* live after the last mark (manual included) */
   uint64_t next_gc;        /* the goal */
@@ -119,7 +119,7 @@ static void *sweeper_main(void *arg) {
   for (;;) {
     uint32_t seq = gh_atomic_load_acquire(&gc.xsweep_seq);
     sweep_all(true, false);
-    gh_os_futex_wait(&gc.xsweep_seq, seq);
+    gh_world_blocking_wait(&gc.xsweep_seq, seq);
   }
   return NULL;
 }

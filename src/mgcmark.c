@@ -11,10 +11,12 @@
  * Roots, split into jobs that the workers take in turn:
  *   - the writable segments of the program and of every shared library,
  *     gathered with dl_iterate_phdr before the world stops (it takes the
- *     loader's lock, which a stopped thread may hold);
+ *     loader's lock, which a stopped thread may hold), less goheap's own
+ *     globals (section gh_data: no goheap variable is a root);
  *   - each registered thread's stack, from the stack pointer it saved when
  *     it stopped to its top, and the registers it saved;
  *   - ranges given to gh_add_roots; the finalizer queue; the mcaches' tiny blocks;
+ *     the arguments of threads being created (world.c);
  *   - a walk over every span, in 512-page chunks: allocated manual (malloc)
  *     objects are scanned whole (GOHEAP_SCAN_MANUAL=0 turns that off), and
  *     the contents of every object with a finalizer (mfinal.c).
@@ -70,7 +72,7 @@ typedef struct gh_thread_root {
   uintptr_t tiny;           /* its mcache's tiny block */
 } gh_thread_root;
 
-static struct {
+static GH_DATA struct {
   gh_mutex lock;            /* full and empty lists, nbufs */
   gh_workbuf *full, *empty;
   uint32_t xnfull;          /* buffers on the full list */
@@ -88,13 +90,13 @@ static struct {
   uint64_t stack_bytes, global_bytes;
 } work = {.lock = GH_MUTEX_INIT(GH_RANK_MARKWORK)};
 
-static gh_marker markers[MAX_WORKERS];
+static GH_DATA gh_marker markers[MAX_WORKERS];
 
 /* ---- gh_add_roots ------------------------------------------------------------------ */
 
-static gh_mutex roots_lock = GH_MUTEX_INIT(GH_RANK_ROOTS);
-static gh_range *roots;
-static uint32_t nroots, roots_cap;
+static GH_DATA gh_mutex roots_lock = GH_MUTEX_INIT(GH_RANK_ROOTS);
+static GH_DATA gh_range *roots;
+static GH_DATA uint32_t nroots, roots_cap;
 
 void gh_add_roots(void *lo, void *hi) {
   if ((uintptr_t)hi <= (uintptr_t)lo) return;
@@ -330,13 +332,14 @@ static void run_job(gh_marker *m, uint32_t j) {
   }
   for (uint32_t i = 0; i < nroots; i++) scan_block(m, roots[i].lo, roots[i].hi);
   gh_finq_scan_roots(scan_cb, m);
+  gh_world_scan_starting(scan_cb, m);
 }
 
 /* ---- workers ---------------------------------------------------------------------------- */
 
-static uint32_t xphase;          /* futex: bumped to start a mark */
-static uint32_t xworkers_done;   /* futex: workers that finished this mark */
-static uint32_t workers_running; /* threads started (gc lock) */
+static GH_DATA uint32_t xphase;          /* futex: bumped to start a mark */
+static GH_DATA uint32_t xworkers_done;   /* futex: workers that finished this mark */
+static GH_DATA uint32_t workers_running; /* threads started (gc lock) */
 
 static void mark_as_worker(gh_marker *m) {
   uint64_t t0 = gh_os_thread_cputime_ns();
@@ -388,12 +391,28 @@ void gh_gc_mark_fork_child(void) {
 
 /* ---- preparing the roots (gc lock held) ------------------------------------------------------ */
 
-static void add_segment(uintptr_t lo, uintptr_t hi, void *arg) {
-  (void)arg;
+static void push_segment(uintptr_t lo, uintptr_t hi) {
+  if (lo >= hi) return;
   if (work.nsegs == work.segs_cap &&
       !gh_metadata_grow((void **)&work.segs, &work.segs_cap, work.nsegs, sizeof *work.segs, 256))
     gh_throw("collector: out of memory for the table of data segments");
   work.segs[work.nsegs++] = (gh_range){lo, hi};
+}
+
+/* goheap's own globals (section gh_data, os.h) are not roots: whatever heap
+ * address they hold (a hint, the heap's bounds) must not keep an object alive. */
+extern char __start_gh_data[] __attribute__((visibility("hidden")));
+extern char __stop_gh_data[] __attribute__((visibility("hidden")));
+
+static void add_segment(uintptr_t lo, uintptr_t hi, void *arg) {
+  (void)arg;
+  uintptr_t own_lo = (uintptr_t)__start_gh_data, own_hi = (uintptr_t)__stop_gh_data;
+  if (hi <= own_lo || lo >= own_hi) {
+    push_segment(lo, hi);
+    return;
+  }
+  push_segment(lo, own_lo);
+  push_segment(own_hi, hi);
 }
 
 /* World running, gc lock held: the data segments of everything loaded now,

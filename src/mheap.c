@@ -27,7 +27,7 @@
 
 #include "internal.h"
 
-gh_mheap gh_heap = {.lock = GH_MUTEX_INIT(GH_RANK_HEAP)};
+GH_DATA gh_mheap gh_heap = {.lock = GH_MUTEX_INIT(GH_RANK_HEAP)};
 
 const char *const gh_span_state_names[GH_SPAN_STATE_COUNT] = {"dead", "in use"};
 
@@ -38,10 +38,10 @@ const char *const gh_span_state_names[GH_SPAN_STATE_COUNT] = {"dead", "in use"};
 #endif
 #define GROW_STEP_PAGES ((uintptr_t)GH_CHUNK_PAGES) /* commit 4 MiB at a time */
 
-static gh_fixalloc span_alloc;
-static gh_fixalloc mcache_alloc; /* Go: mheap_.cachealloc */
-static gh_fixalloc bitmap_alloc[GH_MAX_BITMAP_WORDS + 1]; /* by words per bitmap */
-static uintptr_t cur_base, cur_end; /* reserved, not yet committed (Go: curArena) */
+static GH_DATA gh_fixalloc span_alloc;
+static GH_DATA gh_fixalloc mcache_alloc; /* Go: mheap_.cachealloc */
+static GH_DATA gh_fixalloc bitmap_alloc[GH_MAX_BITMAP_WORDS + 1]; /* by words per bitmap */
+static GH_DATA uintptr_t cur_base, cur_end; /* reserved, not yet committed (Go: curArena) */
 
 void gh_mheap_init(void) {
   gh_fixalloc_init(&span_alloc, sizeof(gh_mspan));

@@ -14,9 +14,9 @@
  */
 #include "internal.h"
 
-gh_class_stats gh_class_stats_tab[GH_NUM_SIZE_CLASSES];
-uint64_t gh_large_nmalloc, gh_large_nfree, gh_large_bytes;
-uint64_t gh_heap_live;
+GH_DATA gh_class_stats gh_class_stats_tab[GH_NUM_SIZE_CLASSES];
+GH_DATA uint64_t gh_large_nmalloc, gh_large_nfree, gh_large_bytes;
+GH_DATA uint64_t gh_heap_live;
 
 void gh_stats_count(gh_class_stats *local, uint32_t c, uint64_t nmalloc, uint64_t nfree) {
   if (local) { /* only its thread writes it: no read-modify-write needed */
@@ -180,7 +180,7 @@ void gh_print_stats(int fd) {
 
 /* Programs such as coreutils close stderr in their own exit handlers, which
  * run before this destructor: with GOHEAP_STATS on, a copy of fd 2 is kept. */
-static int stats_fd = 2;
+static GH_DATA int stats_fd = 2;
 
 void gh_stats_init(void) {
   if (gh_option_get(GH_OPT_STATS)) stats_fd = gh_os_dup_stderr();

@@ -17,7 +17,7 @@ typedef struct gh_option_desc {
   const char *doc;
 } gh_option_desc;
 
-static gh_option_desc options[GH_OPT_COUNT] = {
+static GH_DATA gh_option_desc options[GH_OPT_COUNT] = {
   [GH_OPT_ON_ERROR] = {"GOHEAP_ON_ERROR", KIND_ERRMODE, GH_ERROR_ABORT,
                        "abort | report: what to do after reporting a bad free"},
   [GH_OPT_STATS] = {"GOHEAP_STATS", KIND_BOOL, 0, "print the heap summary on stderr at exit"},
@@ -137,7 +137,7 @@ static bool parse(const gh_option_desc *o, const char *s, int64_t *out) {
   return false;
 }
 
-static uint32_t xoptions_state; /* 0 unread, 1 being read, 2 read */
+static GH_DATA uint32_t xoptions_state; /* 0 unread, 1 being read, 2 read */
 
 /* Reads the environment once; any caller returns after the options are set.
  * Called by initialisation and by the error path, which may come first (a

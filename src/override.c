@@ -6,7 +6,8 @@
  * alias must live in the file that defines its target. Building with
  * -DGH_NO_OVERRIDE and without this file (tests/suites/tsan.sh does) gives a
  * gh_-only library. C++'s operator new/delete are left to libstdc++, which
- * calls malloc and free.
+ * calls malloc and free. pthread_create is interposed too, so that threads
+ * are registered with the collector before they run (world.c).
  */
 #include <errno.h>
 #include <malloc.h>
@@ -57,3 +58,10 @@ __attribute__((visibility("default"))) struct mallinfo mallinfo(void) {
 }
 
 __attribute__((visibility("default"))) void malloc_stats(void) { gh_print_stats(2); }
+
+/* Every thread the program creates is known to the collector from its first
+ * instruction (world.c): it registers before its start routine runs. */
+__attribute__((visibility("default"))) int pthread_create(pthread_t *t, const pthread_attr_t *attr,
+                                                          void *(*fn)(void *), void *arg) {
+  return gh_world_create_thread(t, attr, fn, arg);
+}

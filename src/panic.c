@@ -17,7 +17,7 @@
  */
 #include "internal.h"
 
-static uint64_t error_count;
+static GH_DATA uint64_t error_count;
 
 void gh_buf_str(gh_buf *b, const char *s) {
   while (*s && b->p < b->end) *b->p++ = *s++;

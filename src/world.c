@@ -3,8 +3,12 @@
  * stopping the world for the collector. (Go: proc.go's allp, mexit,
  * stopTheWorld, and preempt.go's safe points; bdwgc: pthread_stop_world.c.)
  *
- * A thread is registered when it first allocates (its mcache is created).
- * A pthread key destructor returns the thread's spans when it exits; if the
+ * A thread is registered before its start routine runs: goheap interposes
+ * pthread_create (override.c -> gh_world_create_thread), and the new thread
+ * registers first thing; until it has, the argument it was given is a root
+ * (a start record on the `starting` list). Threads created otherwise (the
+ * main thread, clone) register when they first allocate or call
+ * gh_register_thread. A pthread key destructor returns the thread's spans when it exits; if the
  * thread allocates again in a later destructor, it gets a new mcache and the
  * key is set again (glibc runs destructors up to 4 rounds).
  *
@@ -33,16 +37,35 @@
  * a signal handler) is reported by name and the cycle is cancelled: the
  * others restart; nothing is collected.
  *
+ * Blocked threads (Go: a P in _Psyscall). goheap's own idle threads (the
+ * background sweeper, the finalizer thread) wait in gh_world_blocking_wait,
+ * at a safe point with their stack pointer saved and xblocked = 1. The
+ * collector claims such a thread (CAS 1 -> 2) and counts it as stopped
+ * without a signal; before restarting the world it sets it back to 1. A
+ * thread that wakes up takes itself back (CAS 1 -> 0) and, if it was
+ * claimed, first waits for the world to restart.
+ *
  * Lock: world_lock protects the registry; it ranks above the mcentral locks.
  */
+#include <errno.h>
+
 #include "internal.h"
 
-static gh_mutex world_lock = GH_MUTEX_INIT(GH_RANK_WORLD);
-static gh_mcache *all_mcaches;
-static uint64_t nthreads;
-uint32_t gh_stw_epoch;       /* odd: the world is stopping or stopped */
-static uint32_t xparked;     /* futex: threads parked in this epoch */
-static int stop_signal;
+static GH_DATA gh_mutex world_lock = GH_MUTEX_INIT(GH_RANK_WORLD);
+static GH_DATA gh_mcache *all_mcaches;
+static GH_DATA uint64_t nthreads;
+GH_DATA uint32_t gh_stw_epoch;       /* odd: the world is stopping or stopped */
+static GH_DATA uint32_t xparked;     /* futex: threads parked in this epoch */
+static GH_DATA int stop_signal;
+
+/* A thread being created: its argument is a root until it has registered. */
+typedef struct gh_thread_start {
+  void *(*fn)(void *);
+  void *arg;
+  struct gh_thread_start *next, *prev; /* the `starting` list (world_lock) */
+} gh_thread_start;
+static GH_DATA gh_thread_start *starting;
+static GH_DATA gh_fixalloc start_alloc; /* world_lock */
 
 static void thread_exit(void *arg) {
   gh_mcache *c = arg;
@@ -104,6 +127,62 @@ void gh_world_sum_local_stats(gh_class_stats *sum) {
   gh_mutex_unlock(&world_lock);
 }
 
+/* ---- threads the program creates -------------------------------------------- */
+
+static gh_thread_start *start_new(void *(*fn)(void *), void *arg) {
+  gh_mutex_lock(&world_lock);
+  if (!start_alloc.size) gh_fixalloc_init(&start_alloc, sizeof(gh_thread_start));
+  gh_thread_start *st = gh_fixalloc_alloc(&start_alloc);
+  if (st) {
+    *st = (gh_thread_start){.fn = fn, .arg = arg, .next = starting};
+    if (starting) starting->prev = st;
+    starting = st;
+  }
+  gh_mutex_unlock(&world_lock);
+  return st;
+}
+
+static void start_free(gh_thread_start *st) {
+  gh_mutex_lock(&world_lock);
+  if (st->prev) st->prev->next = st->next;
+  else starting = st->next;
+  if (st->next) st->next->prev = st->prev;
+  gh_fixalloc_free(&start_alloc, st);
+  gh_mutex_unlock(&world_lock);
+}
+
+/* The new thread: registered before the program's code runs, then the start
+ * record goes (fn and arg are in this frame and registers by then). */
+static void *thread_main(void *p) {
+  gh_thread_start *st = p;
+  gh_register_thread(); /* ENOMEM: the thread runs unregistered, as before */
+  void *(*fn)(void *) = st->fn, *arg = st->arg;
+  gh_mcache *c = gh_enter();
+  start_free(st);
+  gh_leave(c);
+  return fn(arg);
+}
+
+int gh_world_create_thread(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg) {
+  gh_mcache *c = gh_enter_mcache(); /* the creator is registered too: it edits `starting` */
+  gh_thread_start *st = start_new(fn, arg);
+  gh_leave(c);
+  if (!st) return EAGAIN;
+  int rc = gh_os_thread_create(t, attr, thread_main, st);
+  if (rc != 0) {
+    c = gh_enter();
+    start_free(st);
+    gh_leave(c);
+  }
+  return rc;
+}
+
+void gh_world_scan_starting(void (*scan)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx) {
+  gh_mutex_lock(&world_lock);
+  for (gh_thread_start *st = starting; st; st = st->next) scan((uintptr_t)&st->arg, (uintptr_t)(&st->arg + 1), ctx);
+  gh_mutex_unlock(&world_lock);
+}
+
 /* ---- stopping the world ---------------------------------------------------- */
 
 /* The fast paths (malloc.c), bounds made by the linker; not exported. */
@@ -150,6 +229,37 @@ void gh_world_safepoint(gh_mcache *c) {
   if (should_park(c, epoch)) park(c, epoch, NULL);
 }
 
+/* Takes a blocked thread back; if a collection counted it as stopped, first
+ * waits for the world to restart. */
+static void unblock(gh_mcache *c) {
+  for (;;) {
+    uint32_t epoch = gh_atomic_load_acquire(&gh_stw_epoch);
+    if (gh_atomic_cas(&c->xblocked, 1, 0)) return;
+    gh_os_futex_wait(&gh_stw_epoch, epoch);
+  }
+}
+
+static GH_NOINLINE void block_and_wait(gh_mcache *c, uint32_t *addr, uint32_t val) {
+  volatile uintptr_t anchor = 0; /* below the caller's frame, which holds its registers */
+  c->stop_sp = (uintptr_t)&anchor;
+  if (!c->stack_hi || c->stop_sp >= c->stack_hi) c->stack_hi = gh_os_stack_top(c->stop_sp);
+  for (int i = 0; i < 32; i++) c->stop_regs[i] = 0; /* the registers are in the caller's frame */
+  gh_atomic_store_seq(&c->xblocked, 1);
+  gh_os_futex_wait(addr, val);
+  unblock(c);
+}
+
+GH_NOINLINE void gh_world_blocking_wait(uint32_t *addr, uint32_t val) {
+  gh_mcache *c = gh_tls_mcache;
+  if (!c || c->unsafe) {
+    gh_os_futex_wait(addr, val);
+    return;
+  }
+  __builtin_unwind_init(); /* callee-saved registers onto this frame: block_and_wait is below it */
+  block_and_wait(c, addr, val);
+  __asm__ __volatile__("" ::: "memory"); /* not a tail call: this frame stays */
+}
+
 void gh_world_install_signal(void) {
   stop_signal = (int)gh_option_get(GH_OPT_STOP_SIGNAL);
   if (stop_signal <= 0) stop_signal = gh_os_default_stop_signal();
@@ -162,6 +272,10 @@ static uint32_t poll_threads(uint32_t epoch, bool resend) {
   gh_mutex_lock(&world_lock);
   for (gh_mcache *c = all_mcaches; c; c = c->all_next) {
     if (gh_atomic_load_acquire(&c->xstop_epoch) == epoch) continue;
+    if (gh_atomic_cas(&c->xblocked, 1, 2)) { /* blocked at a safe point: stopped as it is */
+      gh_atomic_store_release(&c->xstop_epoch, epoch);
+      continue;
+    }
     pending++;
     if (resend) gh_os_signal_thread(c->thread_id, stop_signal);
   }
@@ -220,6 +334,10 @@ bool gh_world_stop(void) {
 }
 
 void gh_world_start(void) {
+  gh_mutex_lock(&world_lock);
+  for (gh_mcache *c = all_mcaches; c; c = c->all_next) /* claimed blocked threads: blocked again */
+    if (gh_atomic_load_relaxed(&c->xblocked) == 2) gh_atomic_store_release(&c->xblocked, 1);
+  gh_mutex_unlock(&world_lock);
   gh_atomic_store_release(&gh_stw_epoch, gh_stw_epoch + 1);
   gh_os_futex_wake_all(&gh_stw_epoch);
 }
@@ -258,6 +376,7 @@ static void fork_child(void) {
     gh_world_unregister(c);
   }
   gh_mcentral_adopt_limbo();
+  while (starting) start_free(starting); /* threads that were being created are not in the child */
   if (gh_tls_mcache) gh_tls_mcache->thread_id = gh_os_thread_id();
 }
 

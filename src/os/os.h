@@ -19,6 +19,14 @@
 #include <stdint.h>
 #include <pthread.h>
 
+/* Every writable global of goheap is defined GH_DATA: it lives in the
+ * section gh_data, which the collector leaves out of the roots
+ * (mgcmark.c), so no goheap variable can keep a heap object alive (a
+ * reservation hint, the heap's bounds, a stale pointer in a statistics
+ * table...). tools/lint/globals.py checks that no object file has any other
+ * writable data. */
+#define GH_DATA __attribute__((section("gh_data")))
+
 /* ---- memory ---- */
 void *gh_os_reserve(void *hint, size_t size);     /* PROT_NONE; NULL on failure */
 void *gh_os_reserve_aligned(size_t size, size_t align); /* aligned reservation; NULL on failure */
@@ -55,6 +63,8 @@ void gh_os_yield(void);
 
 /* ---- the collector's threads and signals ---- */
 int gh_os_thread_start(void *(*fn)(void *), void *arg); /* a detached thread; 0 or an errno */
+/* The C library's pthread_create (goheap interposes the name: override.c). */
+int gh_os_thread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
 void gh_os_thread_unblock_signals(void);                /* in a thread gh_os_thread_start made */
 int gh_os_ncpu(void);                                   /* CPUs this process may run on */
 uint64_t gh_os_thread_cputime_ns(void);

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "os.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
 #include <sched.h>
@@ -112,7 +113,7 @@ void gh_os_mutex_unlock(gh_mutex *l) {
 
 void gh_os_mutex_reinit(gh_mutex *l) { __atomic_store_n(&l->state, 0, __ATOMIC_RELAXED); }
 
-static pthread_key_t thread_key;
+static GH_DATA pthread_key_t thread_key;
 
 int gh_os_thread_key_create(gh_thread_exit_fn fn) { return pthread_key_create(&thread_key, fn); }
 void gh_os_thread_key_set(void *value) { pthread_setspecific(thread_key, value); }
@@ -192,6 +193,24 @@ void gh_os_yield(void) { sched_yield(); }
 
 /* ---- the collector's threads and signals ----------------------------------- */
 
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+static GH_DATA pthread_create_fn real_pthread_create;
+
+/* The next definition after goheap's own (the C library's), found once. */
+int gh_os_thread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg) {
+  pthread_create_fn create = __atomic_load_n(&real_pthread_create, __ATOMIC_ACQUIRE);
+  if (!create) {
+    create = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+    if (!create) { /* a fully static program: no dynamic loader to ask */
+      static const char msg[] = "goheap: cannot find the C library's pthread_create (static linking?)\n";
+      gh_os_write_stderr(msg, sizeof msg - 1);
+      return EAGAIN;
+    }
+    __atomic_store_n(&real_pthread_create, create, __ATOMIC_RELEASE);
+  }
+  return create(t, attr, fn, arg);
+}
+
 int gh_os_thread_start(void *(*fn)(void *), void *arg) {
   pthread_attr_t attr;
   pthread_t t;
@@ -200,7 +219,7 @@ int gh_os_thread_start(void *(*fn)(void *), void *arg) {
   sigset_t all, old;
   sigfillset(&all); /* the new thread starts with every signal blocked, then unblocks its own */
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  int rc = pthread_create(&t, &attr, fn, arg);
+  int rc = gh_os_thread_create(&t, &attr, fn, arg);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   pthread_attr_destroy(&attr);
   return rc;
@@ -225,7 +244,7 @@ uint64_t gh_os_thread_cputime_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static gh_signal_fn signal_fns[_NSIG];
+static GH_DATA gh_signal_fn signal_fns[_NSIG];
 
 static void signal_trampoline(int sig, siginfo_t *info, void *uc) {
   (void)info;
