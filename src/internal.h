@@ -2,10 +2,33 @@
  * internal.h -- goheap's private types, their invariants, and the functions
  * each layer offers the layer above. See malloc.c for the overview.
  *
- * Layer order, bottom up (a file calls only into files below it):
- *   os/ -> mem (here: mheap's arena code) -> mfixalloc -> mpagealloc -> mheap
- *   -> mgcsweep (span sweeping) -> mcentral -> mcache -> malloc / override
- *   with panic, options and mstats usable from every layer.
+ * Layers, bottom up (checked by tools/lint/layers.py):
+ *   os/os_linux      -- mmap, locks, threads, signals: the only OS calls
+ *   mfixalloc        -- fixed-size metadata allocator
+ *   mpagealloc       -- free-page bitmaps and summaries
+ *   mheap            -- arenas, the arena index, spans of pages
+ *   mspan            -- a span's slots and bitmaps
+ *   mgcsweep         -- sweeping a span
+ *   mcentral         -- per span class span lists
+ *   mcache           -- per-thread span cache
+ *   world            -- thread registry, stop the world
+ *   malloc override  -- the malloc family and the glibc extras
+ *   mfinal           -- finalizers and their thread
+ *   mgcmark          -- marking
+ *   mgc              -- the collector's cycle and pacing
+ *   everywhere: panic options mstats sizeclasses lockrank
+ *   back edges:
+ *   mpagealloc -> mheap: the page allocator walks the heap's arena list (gh_heap.all_arenas)
+ *   mheap -> mcentral: reclaim sweeps before growing (gh_mcentral_reclaim)
+ *   mgcsweep, mcentral -> mfinal: a freed object or large span drops its finalizer specials
+ *   mcache -> malloc: a thread's first mcache initialises goheap (gh_ensure_init)
+ *   mcache -> world: a thread's first mcache registers the thread (gh_world_register)
+ *   world -> mgc: fork hooks and thread registration (gh_gc_fork_*, gh_register_thread)
+ *   malloc -> mgc: allocation starts and paces collections (gh_gc_maybe_start, gh_gc_init)
+ *   mfinal -> mgc: the finalizer thread registers as a mutator (gh_register_thread)
+ *   panic -> malloc: gh_set_error_mode initialises first (gh_ensure_init)
+ *   mstats -> malloc, mfixalloc, mheap, mcache, world, mgc: gh_read_stats and
+ *     gh_print_stats gather every layer's numbers
  *
  * Concurrency naming: a field whose name starts with `x` is shared between
  * threads and is read and written only through the gh_atomic_* helpers below;
@@ -396,6 +419,7 @@ bool gh_mheap_free_large(gh_mspan *s);  /* a manual large object; false: not liv
 void gh_mheap_scavenge(uint64_t bytes); /* release up to `bytes` of free pages */
 uintptr_t gh_mheap_reclaim(uintptr_t pages); /* sweep until `pages` went back (Go: mheap.reclaim) */
 void gh_mheap_check(void);
+void gh_mheap_fork_child_recount(void);
 /* Calls fn for every span starting in pages [first, first+n) of arena a
  * (world stopped, or a fork child). */
 void gh_mheap_each_span_in(gh_heaparena *a, uint32_t first, uint32_t n, void (*fn)(gh_mspan *s, void *ctx), void *ctx);
@@ -435,6 +459,13 @@ void gh_mspan_check(const gh_mspan *s); /* aborts with a message if an invariant
 void gh_mspan_flush_nmalloc(gh_mspan *s, struct gh_class_stats *local);
 void gh_mspan_recount(gh_mspan *s);
 void gh_mcache_recount_all(gh_mcache *c); /* fork child: before releasing a dead thread's cache */
+
+/* Bits of word w of a span's bitmaps for the slots below freeindex (I1: allocated). */
+static inline uint64_t gh_mspan_allocated_below(uint32_t freeindex, uint32_t w) {
+  if (freeindex >= (w + 1) * 64) return ~0ull;
+  if (freeindex <= w * 64) return 0;
+  return (1ull << (freeindex - w * 64)) - 1;
+}
 
 static inline uint32_t gh_mspan_obj_index(const gh_mspan *s, uintptr_t p) {
   return gh_div_by_elemsize(p - s->start_addr, s->div_mul);

@@ -100,6 +100,7 @@ gh_mspan *gh_mcache_refill(gh_mcache *c, gh_spanclass sc) {
   }
   s = gh_mcentral_cache_span(&gh_central[sc], c);
   if (!s) return NULL;
+  if (GH_DEBUG) gh_mspan_check(s);
   set_slot(&c->alloc[sc], s);
   return s;
 }

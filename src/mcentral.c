@@ -286,6 +286,7 @@ static uintptr_t release_kept(gh_mcentral *c) {
 static uintptr_t put_swept_large(gh_mcentral *c, gh_mspan *s) {
   gh_mutex_lock(&c->lock);
   if (gh_atomic_load_acquire(&s->xstate) == GH_SPAN_DEAD) {
+    c->nspans--;
     gh_mutex_unlock(&c->lock);
     uintptr_t n = s->npages;
     gh_mheap_free_span(s);
@@ -333,6 +334,7 @@ bool gh_mcentral_sweep_one(gh_mcentral *c) { return sweep_and_file(c) != UINTPTR
 
 void gh_mcentral_add_large(gh_mcentral *c, gh_mspan *s) {
   gh_mutex_lock(&c->lock);
+  c->nspans++;
   insert_locked(c, s);
   gh_mutex_unlock(&c->lock);
 }
@@ -348,7 +350,10 @@ bool gh_mcentral_free_large(gh_mspan *s) {
   }
   gh_atomic_sub(&gh_heap_live, s->elemsize);
   bool ours = s->list != NULL;
-  if (ours) list_remove(s);
+  if (ours) {
+    list_remove(s);
+    c->nspans--;
+  }
   gh_mutex_unlock(&c->lock);
   if (ours) {
     if (s->specials) gh_special_drop_all(s);
@@ -390,6 +395,7 @@ void gh_mcentral_check(gh_mcentral *c) {
  * allocated until the next cycle. */
 static void adopt(gh_mspan *s, void *unused) {
   (void)unused;
+  if (gh_atomic_load_relaxed(&s->xstate) == GH_SPAN_IN_USE) gh_central[s->spanclass].nspans++;
   if (!gh_spanclass_collected(s->spanclass) || s->list || gh_atomic_load_relaxed(&s->xowner) ||
       gh_atomic_load_relaxed(&s->xstate) != GH_SPAN_IN_USE)
     return;
@@ -401,5 +407,10 @@ static void adopt(gh_mspan *s, void *unused) {
   gh_mutex_unlock(&c->lock);
 }
 
-/* In a fork child, after the other threads' caches were released. */
-void gh_mcentral_adopt_limbo(void) { gh_mheap_each_span(adopt, NULL); }
+/* In a fork child, after the other threads' caches were released. The span
+ * counts are rebuilt from the page map too: a dead thread may have been
+ * between taking a span and counting it. */
+void gh_mcentral_adopt_limbo(void) {
+  for (uint32_t i = 0; i < GH_NUM_SPAN_CLASSES; i++) gh_central[i].nspans = 0;
+  gh_mheap_each_span(adopt, NULL);
+}

@@ -173,12 +173,19 @@ static void record(const cycle_times *t, gh_mark_result *r) {
   if (r->forced) gc.num_forced++;
 }
 
+/* Every checker, at the one moment the whole heap holds still (debug builds). */
+static void check_heap(void) {
+  gh_mheap_check();
+  for (uint32_t i = 0; i < GH_NUM_SPAN_CLASSES; i++) gh_mcentral_check(&gh_central[i]);
+}
+
 /* Steps 2-5 of the header comment; false if the world could not be stopped. */
 static bool stopped_cycle(cycle_times *t, gh_mark_result *r) {
   if (!gh_world_stop()) return false;
   t->stopped = gh_os_nanotime();
   gh_world_each_thread(flush_cache, NULL);
   sweep_all(false, true); /* freed malloc'd blocks must not be scanned as roots */
+  if (GH_DEBUG) check_heap(); /* the world is stopped: nothing is mid-update */
   gh_gc_mark(r);
   t->marked = gh_os_nanotime();
   gc.heap_marked = r->marked_bytes + r->manual_bytes;

@@ -22,12 +22,6 @@
  */
 #include "internal.h"
 
-static uint64_t allocated_below(uint32_t freeindex, uint32_t w) {
-  if (freeindex >= (w + 1) * 64) return ~0ull;
-  if (freeindex <= w * 64) return 0;
-  return (1ull << (freeindex - w * 64)) - 1;
-}
-
 static void report_bad_bits(gh_mspan *s, uint32_t w, uint64_t bad) {
   uint32_t i = w * 64 + gh_ctz64(bad);
   gh_report_bad_pointer("free", s->start_addr + (uintptr_t)i * s->elemsize, GH_BAD_DOUBLE_FREE, s, 0);
@@ -53,7 +47,7 @@ static uint32_t sweep(gh_mspan *s, gh_class_stats *counts, bool gc, uint32_t *co
     uint64_t local = s->free_bits[w], rbits = 0;
     if (remote && gh_atomic_load_seq(&s->xremote_free_bits[w]))
       rbits = gh_atomic_exchange_seq(&s->xremote_free_bits[w], 0);
-    uint64_t alloc = s->alloc_bits[w] | allocated_below(fi, w);
+    uint64_t alloc = s->alloc_bits[w] | gh_mspan_allocated_below(fi, w);
     if (gh_unlikely((local & rbits) || ((local | rbits) & ~alloc)))
       report_bad_bits(s, w, (local & rbits) | ((local | rbits) & ~alloc));
     if (local) gh_atomic_store_relaxed(&s->free_bits[w], 0);
@@ -80,6 +74,7 @@ static uint32_t sweep(gh_mspan *s, gh_class_stats *counts, bool gc, uint32_t *co
   gh_mspan_refill_alloc_cache(s, 0);
   if (nfreed && s->specials) gh_special_sweep(s); /* finalizers of freed objects go */
   if (counted) *counted = ncounted;
+  if (GH_DEBUG) gh_mspan_check(s);
   return nfreed;
 }
 

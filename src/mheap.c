@@ -269,6 +269,8 @@ static uint64_t scavenge_due_locked(void) {
 
 /* Go: mheap.go:(*mheap).freeSpan. The span must be owned by the caller. */
 void gh_mheap_free_span(gh_mspan *s) {
+  GH_ASSERT(gh_span_of(s->start_addr) == s && gh_span_of(s->start_addr + ((uintptr_t)s->npages << GH_PAGE_SHIFT) - 1) == s,
+            "I6: a span being freed is mapped by its pages");
   gh_atomic_store_release(&s->xstate, GH_SPAN_DEAD);
   set_span_map(s, NULL);
   uint32_t nwords = gh_span_bitmap_words(s);
@@ -389,6 +391,27 @@ bool gh_mheap_page_is_free(uintptr_t p) {
   bool free = !(a->pages.alloc[pg / 64] >> (pg % 64) & 1);
   gh_mutex_unlock(&gh_heap.lock);
   return free;
+}
+
+/* A fork child: a thread that did not survive may have been between taking
+ * pages (or taking them to release them) and mapping its span. Those pages
+ * stay lost; the counters are rebuilt from the page map and the bitmaps so
+ * that they agree (and gh_mheap_check holds) again. */
+void gh_mheap_fork_child_recount(void) {
+  uint64_t inuse = 0, free = 0, released = 0;
+  for (uint32_t ai = 0; ai < gh_heap.narenas; ai++) {
+    gh_heaparena *a = gh_heap.all_arenas[ai];
+    for (uint32_t pg = 0; pg < GH_PAGES_PER_ARENA; pg++) {
+      gh_mspan *s = a->spans[pg];
+      if (s && s->start_addr == a->base + ((uintptr_t)pg << GH_PAGE_SHIFT)) inuse += s->npages;
+      bool is_free = !(a->pages.alloc[pg / 64] >> (pg % 64) & 1);
+      free += is_free;
+      released += is_free && (a->pages.scav[pg / 64] >> (pg % 64) & 1);
+    }
+  }
+  gh_heap.pages_inuse = inuse;
+  gh_heap.pages_free = free;
+  gh_heap.pages_released = released;
 }
 
 /* ---- checking --------------------------------------------------------------- */

@@ -73,23 +73,18 @@ bool gh_mspan_is_allocated(const gh_mspan *s, uint32_t i) {
   return gh_atomic_load_acquire(&s->alloc_bits[i / 64]) >> (i % 64) & 1;
 }
 
-static uint64_t below_mask(uint32_t freeindex, uint32_t w) {
-  if (freeindex >= (w + 1) * 64) return ~0ull;
-  if (freeindex <= w * 64) return 0;
-  return (1ull << (freeindex - w * 64)) - 1;
-}
-
 /* Checks I1-I4 and I6 for a span the caller owns; aborts on a violation. */
 void gh_mspan_check(const gh_mspan *s) {
   uint32_t nwords = gh_span_bitmap_words(s), count = 0;
   if (s->xstate != GH_SPAN_IN_USE) gh_throw2("mspan: checked span is not in use", "span", s->start_addr);
   if (s->freeindex > s->nelems) gh_throw2("mspan: freeindex beyond nelems", "span", s->start_addr);
   for (uint32_t w = 0; w < nwords; w++) {
-    uint64_t live = s->alloc_bits[w] | below_mask(s->freeindex, w);
+    uint64_t live = s->alloc_bits[w] | gh_mspan_allocated_below(s->freeindex, w);
     uint64_t tail = w == nwords - 1 && s->nelems % 64 ? ~0ull << (s->nelems % 64) : 0;
-    if ((s->alloc_bits[w] | s->free_bits[w] | s->xremote_free_bits[w] | s->gcmark_bits[w]) & tail)
+    uint64_t remote = gh_atomic_load_relaxed(&s->xremote_free_bits[w]); /* other threads may add bits */
+    if ((s->alloc_bits[w] | s->free_bits[w] | remote | s->gcmark_bits[w]) & tail)
       gh_throw2("mspan: bitmap bit set beyond nelems", "span", s->start_addr);
-    if ((s->free_bits[w] | s->xremote_free_bits[w]) & ~live)
+    if ((s->free_bits[w] | remote) & ~live)
       gh_throw2("mspan: a free slot is marked freed", "span", s->start_addr);
     count += gh_popcount64(live);
   }
@@ -108,7 +103,7 @@ void gh_mspan_check(const gh_mspan *s) {
  * died in the middle of an update: the fork child's view of other threads. */
 void gh_mspan_recount(gh_mspan *s) {
   uint32_t nwords = gh_span_bitmap_words(s), n = 0;
-  for (uint32_t w = 0; w < nwords; w++) n += gh_popcount64(s->alloc_bits[w] | below_mask(s->freeindex, w));
+  for (uint32_t w = 0; w < nwords; w++) n += gh_popcount64(s->alloc_bits[w] | gh_mspan_allocated_below(s->freeindex, w));
   s->alloc_count = n;
   s->alloc_count_before_cache = n;
   s->local_frees = 1; /* make the next sweep look at the free bits */

@@ -376,6 +376,7 @@ static void fork_child(void) {
     gh_world_unregister(c);
   }
   gh_mcentral_adopt_limbo();
+  gh_mheap_fork_child_recount();
   while (starting) start_free(starting); /* threads that were being created are not in the child */
   if (gh_tls_mcache) gh_tls_mcache->thread_id = gh_os_thread_id();
 }

@@ -7,7 +7,14 @@
 #  - the install target installs a usable library (pkg-config and CMake);
 #  - the fast paths (section gh_fast, which the collector's stop signal treats
 #    as not a safe point) call nothing but slow paths that guard themselves
-#    with gh_enter, error reports, memset and errno.
+#    with gh_enter, error reports, memset and errno;
+#  - the objects' real call graph (nm) follows the layer order and the listed
+#    back edges in src/internal.h's header comment (tools/lint/layers.py);
+#  - __atomic_/__sync_ builtins appear only in internal.h's gh_atomic_* helpers
+#    and src/os/ (tools/lint/atomics.py);
+#  - every `_locked` function asserts its lock with gh_assert_held (tools/lint/locks.py);
+#  - goheap's writable globals all live in section gh_data, which the collector
+#    does not scan as roots (tools/lint/gh_data.py).
 # Ends with "N passed, N failed".
 set -u
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -19,12 +26,20 @@ check() { # name, command...
 }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
-allowed='^(gh_[a-z0-9_]+|malloc|free|calloc|realloc|reallocarray|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|malloc_usable_size|cfree|free_sized|free_aligned_sized|malloc_trim|mallopt|mallinfo|mallinfo2|malloc_stats|__libc_(malloc|free|calloc|realloc|memalign|valloc|pvalloc|cfree|free_sized|free_aligned_sized)|__posix_memalign)$'
+allowed='^(gh_[a-z0-9_]+|malloc|free|calloc|realloc|reallocarray|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|malloc_usable_size|cfree|free_sized|free_aligned_sized|malloc_trim|mallopt|mallinfo|mallinfo2|malloc_stats|__libc_(malloc|free|calloc|realloc|memalign|valloc|pvalloc|cfree|free_sized|free_aligned_sized)|__posix_memalign|pthread_create)$'
 exports() { nm -D --defined-only "$ROOT/build/libgoheap.so" | awk '{print $3}' | grep -v -E "$allowed"; test $? -eq 1; }
 check "only the API is exported from libgoheap.so" exports
 
-platform() { ! grep -n -E '\b(mmap|munmap|madvise|mprotect|getenv|pthread_[a-z_]+|syscall)\s*\(' src/*.c | grep -v '^\S*:\s*\*' ; }
+# (The definition of the interposed pthread_create, "int pthread_create(", is not a call.)
+platform() { ! grep -n -E '\b(mmap|munmap|madvise|mprotect|getenv|pthread_[a-z_]+|syscall)\s*\(' src/*.c | grep -v '^\S*:\s*\*' | grep -v -E '\bint\s+pthread_create\s*\(' ; }
 check "platform calls only in src/os/" platform
+
+# The rules that need a parser live in tools/lint/ (python3); each prints file:line
+# or object and symbol names for what it rejects.
+check "the call graph of build/obj follows internal.h's layer order" python3 tools/lint/layers.py --root "$ROOT"
+check "atomic builtins only inside the gh_atomic_* helpers" python3 tools/lint/atomics.py --root "$ROOT"
+check "every _locked function asserts its lock (gh_assert_held)" python3 tools/lint/locks.py --root "$ROOT"
+check "writable globals only in section gh_data (not collector roots)" python3 tools/lint/gh_data.py --root "$ROOT"
 
 check "size class table matches its generator" make -s sizeclasses-check
 

@@ -6,7 +6,9 @@
 # (double free small/tiny/large/cross-thread both ways, free of a stack / global / mmap
 # / wild pointer, free and realloc of an interior pointer, realloc of a freed
 # pointer, free_sized / free_aligned_sized with a wrong size,
-# malloc_usable_size of a foreign pointer) as its own process, twice:
+# malloc_usable_size of a foreign pointer; and free, realloc and
+# malloc_usable_size of a stack array as the process's very first goheap call,
+# before anything has allocated or read the options) as its own process, twice:
 #   default:                must die by SIGABRT (status 134) after printing a
 #                           stderr line that starts "goheap: ", names the
 #                           problem and contains the bad pointer (0x%lx);
@@ -62,6 +64,9 @@ cases=(
   "free-sized-wrong-large|size mismatch"
   "free-aligned-sized-wrong|size mismatch"
   "usable-size-foreign|not allocated by goheap"
+  "first-free-stack|^goheap: free of 0x[0-9a-f]+: pointer not allocated by goheap"
+  "first-realloc-stack|^goheap: realloc of 0x[0-9a-f]+: pointer not allocated by goheap"
+  "first-usable-size-stack|^goheap: malloc_usable_size of 0x[0-9a-f]+: pointer not allocated by goheap"
 )
 
 # run MODE CASE PHRASE: one process, checks status and the stderr line.

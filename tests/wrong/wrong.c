@@ -13,9 +13,17 @@
  * exits 0. If the bad call returns in abort mode, or the error count did not
  * move, it prints "NOT DETECTED" and exits 3.
  *
+ * The "first-*" cases make the bad call the process's very first goheap call
+ * (no warm-up allocation; nothing before main allocates either): options such
+ * as GOHEAP_ON_ERROR must be honoured even though no allocation has read them
+ * yet. After the call (report mode) they check that goheap had no heap yet
+ * (gh_read_stats: num_arenas == 0 and heap_sys == 0), so the case really
+ * tested a first call; if not, they print "SETUP" and exit 5.
+ *
  * Linked with build/libgoheap.a, so the plain names are goheap's.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -234,6 +242,44 @@ static void c_usable_size_foreign(void) {
   printf("usable=%zu\n", u);
 }
 
+/* ---- the bad call is the process's first goheap call ----------------------- */
+
+static void c_first_free_stack(void) {
+  char buf[64];
+  memset(buf, 0, sizeof buf);
+  char *p = launder(buf);
+  show(p);
+  free(p);
+}
+
+static void c_first_realloc_stack(void) {
+  char buf[64];
+  memset(buf, 0, sizeof buf);
+  char *p = launder(buf);
+  show(p);
+  errno = 0;
+  char *r = realloc(p, 100);
+  int e = errno;
+  printf("realloc=%p errno=%d\n", (void *)r, e);
+  if (r != NULL || e != EINVAL) {
+    printf("realloc of a foreign pointer: want NULL and EINVAL\n");
+    exit(6);
+  }
+}
+
+static void c_first_usable_size_stack(void) {
+  char buf[64];
+  memset(buf, 0, sizeof buf);
+  char *p = launder(buf);
+  show(p);
+  size_t u = malloc_usable_size(p);
+  printf("usable=%zu\n", u);
+  if (u != 0) {
+    printf("malloc_usable_size of a foreign pointer: want 0\n");
+    exit(6);
+  }
+}
+
 static void c_api_report(void) {
   gh_set_error_mode(GH_ERROR_REPORT);
   c_double_free_small();
@@ -262,6 +308,9 @@ static const struct {
     {"free-aligned-sized-wrong", c_free_aligned_sized_wrong},
     {"usable-size-foreign", c_usable_size_foreign},
     {"api-report", c_api_report},
+    {"first-free-stack", c_first_free_stack},
+    {"first-realloc-stack", c_first_realloc_stack},
+    {"first-usable-size-stack", c_first_usable_size_stack},
 };
 
 int main(int argc, char **argv) {
@@ -280,14 +329,30 @@ int main(int argc, char **argv) {
   }
   for (size_t i = 0; i < nc; i++) {
     if (strcmp(argv[1], cases[i].name) != 0) continue;
-    /* warm the heap up, so the bad call is not the first one */
-    free(launder(malloc(10)));
-    uint64_t before = gh_error_count();
+    int first = strncmp(cases[i].name, "first-", 6) == 0;
+    uint64_t before = 0;
+    if (!first) {
+      /* warm the heap up, so the bad call is not the first one */
+      free(launder(malloc(10)));
+      before = gh_error_count();
+    }
     cases[i].fn();
     uint64_t after = gh_error_count();
     if (after == before) {
       printf("NOT DETECTED (error count unchanged)\n");
       return 3;
+    }
+    if (first) {
+      /* the bad call must have been the first: goheap had no heap yet */
+      gh_stats st;
+      memset(&st, 0, sizeof st);
+      st.size = sizeof st;
+      gh_read_stats(&st);
+      if (st.num_arenas != 0 || st.heap_sys != 0) {
+        printf("SETUP: something allocated before the bad call (num_arenas %llu, heap_sys %llu)\n",
+               (unsigned long long)st.num_arenas, (unsigned long long)st.heap_sys);
+        return 5;
+      }
     }
     if (!keep_working()) {
       printf("heap broken after the reported call\n");
