@@ -106,18 +106,20 @@ static inline uint32_t gh_popcount64(uint64_t x) { return (uint32_t)__builtin_po
  * nest only in increasing address order (fork takes them all). Debug builds
  * check both at every acquisition and that `_locked` functions are called
  * with their lock held (gh_assert_held; tools/lint/locks.py checks that every
- * `_locked` function asserts it). Outermost first: */
+ * `_locked` function asserts it). fork() takes every global lock in this
+ * order (world.c), so that no lock is held mid-update in the child.
+ * Outermost first: */
 typedef enum gh_lockrank {
   GH_RANK_NONE,       /* a lock nobody initialised: an error */
   GH_RANK_INIT,       /* malloc.c: first-use initialisation */
   GH_RANK_GC,         /* mgc.c: one collection at a time */
   GH_RANK_WORLD,      /* world.c: the thread registry */
-  GH_RANK_ROOTS,      /* mgcmark.c: gh_add_roots ranges */
   GH_RANK_MCENTRAL,   /* mcentral.c: a span class's lists (multi) */
   GH_RANK_SPECIAL,    /* mfinal.c: one span's finalizer list */
+  GH_RANK_HEAP,       /* mheap.c: pages, arenas, the heap's fixallocs */
   GH_RANK_FINQ,       /* mfinal.c: the finalizer queue */
   GH_RANK_SPECIALS,   /* mfinal.c: the finalizer records' fixalloc */
-  GH_RANK_HEAP,       /* mheap.c: pages, arenas, the heap's fixallocs */
+  GH_RANK_ROOTS,      /* mgcmark.c: gh_add_roots ranges */
   GH_RANK_MARKWORK,   /* mgcmark.c: mark work buffers */
   GH_RANK_PERSISTENT, /* mfixalloc.c: persistent_alloc (a leaf) */
   GH_RANK_COUNT
@@ -393,6 +395,9 @@ void gh_fixalloc_init(gh_fixalloc *f, size_t size);
 void *gh_fixalloc_alloc(gh_fixalloc *f); /* zeroed; NULL when the OS refuses */
 void gh_fixalloc_free(gh_fixalloc *f, void *p);
 void *gh_persistent_alloc(size_t size); /* never freed; zeroed; NULL on failure */
+void gh_persistent_fork_prepare(void);
+void gh_persistent_fork_parent(void);
+void gh_persistent_fork_child(void);
 /* Doubles a mapped metadata array (*arr, *cap elements of `elem` bytes, `used`
  * in use) to at least `first` elements; false, unchanged, if the OS refuses. */
 bool gh_metadata_grow(void **arr, uint32_t *cap, uint32_t used, size_t elem, uint32_t first);
@@ -571,11 +576,15 @@ void gh_gc_maybe_start(void);  /* from collected allocation slow paths, outside 
 void gh_gc_finish_sweep(void); /* sweeps every span a collection left unswept */
 void gh_gc_set_goal(void);
 void gh_gc_fill_stats(gh_stats *st);
-void gh_gc_fork_prepare(void);
+void gh_gc_fork_prepare(void);        /* gc_lock, before every other lock */
+void gh_gc_fork_prepare_leaves(void); /* the collector's leaf locks, after the heap lock */
+void gh_gc_fork_parent_leaves(void);
 void gh_gc_fork_parent(void);
 void gh_gc_fork_child(void);
 void gh_gc_prepare_mark(void);          /* world running, gc lock held */
 void gh_gc_mark(gh_mark_result *out);   /* world stopped */
+void gh_gc_mark_fork_prepare(void);
+void gh_gc_mark_fork_parent(void);
 void gh_gc_mark_fork_child(void);
 struct gh_special;
 void gh_special_scan_roots(gh_mspan *s, void (*scan)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx);
@@ -583,8 +592,11 @@ uint64_t gh_special_queue_unreachable(gh_mspan *s, bool (*is_marked)(gh_mspan *,
                                       uint64_t (*mark)(gh_mspan *, uintptr_t));
 void gh_special_sweep(gh_mspan *s);
 void gh_special_drop_all(gh_mspan *s);
+void gh_special_fork_child(gh_mspan *s);
 void gh_finq_scan_roots(void (*scan)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx);
 void gh_finq_wake(void);
+void gh_finq_fork_prepare(void);
+void gh_finq_fork_parent(void);
 void gh_finq_fork_child(void);
 extern uint64_t gh_finalizers_run;
 

@@ -271,6 +271,19 @@ static void *finalizer_thread(void *arg) {
   return NULL;
 }
 
+/* A fork child: a thread that did not survive may have held the span's list lock. */
+void gh_special_fork_child(gh_mspan *s) { gh_mutex_reinit(&s->speciallock); }
+
+void gh_finq_fork_prepare(void) {
+  gh_mutex_lock(&finq_lock);
+  gh_mutex_lock(&specials_lock);
+}
+
+void gh_finq_fork_parent(void) {
+  gh_mutex_unlock(&specials_lock);
+  gh_mutex_unlock(&finq_lock);
+}
+
 void gh_finq_fork_child(void) {
   gh_mutex_reinit(&finq_lock);
   gh_mutex_reinit(&specials_lock);

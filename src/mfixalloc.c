@@ -52,6 +52,10 @@ void *gh_persistent_alloc(size_t size) {
   return p;
 }
 
+void gh_persistent_fork_prepare(void) { gh_mutex_lock(&persistent_lock); }
+void gh_persistent_fork_parent(void) { gh_mutex_unlock(&persistent_lock); }
+void gh_persistent_fork_child(void) { gh_mutex_reinit(&persistent_lock); }
+
 void gh_fixalloc_init(gh_fixalloc *f, size_t size) {
   memset(f, 0, sizeof *f);
   f->size = size < sizeof(void *) ? sizeof(void *) : size;

@@ -315,6 +315,14 @@ void gh_gc_fill_stats(gh_stats *st) {
 /* ---- fork: no collection runs across it --------------------------------------------------- */
 
 void gh_gc_fork_prepare(void) { gh_mutex_lock(&gc_lock); }
+void gh_gc_fork_prepare_leaves(void) {
+  gh_finq_fork_prepare();
+  gh_gc_mark_fork_prepare();
+}
+void gh_gc_fork_parent_leaves(void) {
+  gh_gc_mark_fork_parent();
+  gh_finq_fork_parent();
+}
 void gh_gc_fork_parent(void) { gh_mutex_unlock(&gc_lock); }
 void gh_gc_fork_child(void) {
   gh_mutex_reinit(&gc_lock);

@@ -382,6 +382,9 @@ static void start_workers(void) {
   }
 }
 
+void gh_gc_mark_fork_prepare(void) { gh_mutex_lock(&roots_lock); }
+void gh_gc_mark_fork_parent(void) { gh_mutex_unlock(&roots_lock); }
+
 void gh_gc_mark_fork_child(void) {
   workers_running = 0;
   gh_atomic_store_relaxed(&xphase, 0);

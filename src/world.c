@@ -12,8 +12,9 @@
  * thread allocates again in a later destructor, it gets a new mcache and the
  * key is set again (glibc runs destructors up to 4 rounds).
  *
- * fork(): the prepare handler takes every goheap lock in rank order (world,
- * each mcentral, heap) so no lock is held mid-update across the fork; the
+ * fork(): the prepare handler takes every global goheap lock in rank order
+ * (gc, world, each mcentral, heap, the collector's leaf locks, persistent;
+ * internal.h) so no lock is held mid-update across the fork; the
  * parent releases them; the child re-initialises them and releases the
  * mcaches of the threads that did not survive the fork, so their spans are
  * usable again.
@@ -353,9 +354,13 @@ static void fork_prepare(void) {
   gh_mutex_lock(&world_lock);
   for (uint32_t i = 0; i < GH_NUM_SPAN_CLASSES; i++) gh_mutex_lock(&gh_central[i].lock);
   gh_mutex_lock(&gh_heap.lock);
+  gh_gc_fork_prepare_leaves();
+  gh_persistent_fork_prepare();
 }
 
 static void fork_parent(void) {
+  gh_persistent_fork_parent();
+  gh_gc_fork_parent_leaves();
   gh_mutex_unlock(&gh_heap.lock);
   for (uint32_t i = GH_NUM_SPAN_CLASSES; i-- > 0;) gh_mutex_unlock(&gh_central[i].lock);
   gh_mutex_unlock(&world_lock);
@@ -363,6 +368,7 @@ static void fork_parent(void) {
 }
 
 static void fork_child(void) {
+  gh_persistent_fork_child();
   gh_gc_fork_child();
   gh_mutex_reinit(&gh_heap.lock);
   for (uint32_t i = 0; i < GH_NUM_SPAN_CLASSES; i++) gh_mutex_reinit(&gh_central[i].lock);
