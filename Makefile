@@ -76,10 +76,13 @@ $(B)/tests/gc-%: tests/gc/%.c $(TEST_DEPS) tests/gc/gctest.h $(B)/tests/lib/libg
 	@mkdir -p $(B)/tests && $(CC) -std=gnu11 -O2 -g $(WARN) -Iinclude -Isrc -Itests $< $(B)/libgoheap.a \
 	  -L$(B)/tests/lib -lgcroot -Wl,-rpath,'$$ORIGIN/lib' -ldl -lpthread -o $@
 
-# The stress and collector tests again, linked with the debug library: build/debug/tests/.
-DEBUG_TEST_SRCS := $(wildcard tests/stress/*.c tests/gc/test_*.c)
+# The stress and collector tests again, linked with the debug library, and the
+# tests of the debug checks themselves (tests/debug): build/debug/tests/.
+DEBUG_TEST_SRCS := $(wildcard tests/stress/*.c tests/gc/test_*.c tests/debug/*.c)
 DEBUG_TEST_BINS := $(foreach t,$(DEBUG_TEST_SRCS),$(D)/tests/$(word 2,$(subst /, ,$(t)))-$(basename $(notdir $(t))))
 $(D)/tests/stress-%: tests/stress/%.c $(D)/libgoheap.a tests/testhelper.h $(HDRS)
+	@mkdir -p $(D)/tests && $(CC) -std=gnu11 -O1 -g $(WARN) -DGH_DEBUG=1 -Iinclude -Isrc -Itests $< $(D)/libgoheap.a -lpthread -ldl -o $@
+$(D)/tests/debug-%: tests/debug/%.c $(D)/libgoheap.a tests/testhelper.h $(HDRS)
 	@mkdir -p $(D)/tests && $(CC) -std=gnu11 -O1 -g $(WARN) -DGH_DEBUG=1 -Iinclude -Isrc -Itests $< $(D)/libgoheap.a -lpthread -ldl -o $@
 $(D)/tests/gc-%: tests/gc/%.c $(D)/libgoheap.a tests/testhelper.h $(HDRS) tests/gc/gctest.h $(B)/tests/lib/libgcroot.so
 	@mkdir -p $(D)/tests && $(CC) -std=gnu11 -O1 -g $(WARN) -DGH_DEBUG=1 -Iinclude -Isrc -Itests $< $(D)/libgoheap.a \

@@ -15,8 +15,12 @@
 #if GH_DEBUG
 
 static const char *const rank_names[GH_RANK_COUNT] = {
-  "unranked", "init", "gc", "world", "roots", "mcentral", "span specials",
-  "finalizer queue", "specials fixalloc", "heap", "mark work", "persistent",
+  [GH_RANK_NONE] = "unranked",        [GH_RANK_INIT] = "init",
+  [GH_RANK_GC] = "gc",                [GH_RANK_WORLD] = "world",
+  [GH_RANK_MCENTRAL] = "mcentral",    [GH_RANK_SPECIAL] = "span specials",
+  [GH_RANK_HEAP] = "heap",            [GH_RANK_FINQ] = "finalizer queue",
+  [GH_RANK_SPECIALS] = "specials fixalloc", [GH_RANK_ROOTS] = "roots",
+  [GH_RANK_MARKWORK] = "mark work",   [GH_RANK_PERSISTENT] = "persistent",
 };
 
 static __thread struct {
