@@ -66,13 +66,16 @@ if [ "$build_ok" -ne 1 ]; then
   finish
 fi
 
-# build NAME SOURCE [extra flags]: links the engine with one test program.
+# build NAME SOURCE [extra flags]: links the engine with one test program,
+# and builds the same program without TSan as NAME.ref (its reference run).
 build() {
   local name=$1 src=$2
   shift 2
   # shellcheck disable=SC2086
   if $CC "${flags[@]}" "$@" -Iinclude -Isrc -Itests "$src" "${objs[@]}" -lpthread -o "$tmp/$name" \
-      2>"$tmp/$name.build.err"; then
+      2>"$tmp/$name.build.err" &&
+    $CC -O1 -g -DGH_NO_OVERRIDE "$@" -Iinclude -Isrc -Itests "$src" "${srcs[@]}" -lpthread -ldl -o "$tmp/$name.ref" \
+      2>>"$tmp/$name.build.err"; then
     pass
     return 0
   fi
@@ -88,10 +91,27 @@ run_one() {
   TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}" timeout "$secs" "$@" >"$out" 2>"$err"
 }
 
-# check NAME SECONDS ARGS...: runs one program under TSan and judges it.
+# limit NAME ARGS...: the time limit of NAME under TSan, a multiple of the
+# same program's run without TSan, measured now (TSan costs 5-15x; 40x and a
+# floor of 120 s leave room for a loaded machine, never a fixed guess).
+limit() {
+  local name=$1
+  shift
+  local t0 t1
+  t0=$(date +%s%N)
+  timeout 600 "$tmp/$name.ref" "$@" >/dev/null 2>&1
+  t1=$(date +%s%N)
+  local s=$(((t1 - t0) * 40 / 1000000000 + 1))
+  [ "$s" -lt 120 ] && s=120
+  echo "$s"
+}
+
+# check NAME ARGS...: runs one program under TSan and judges it.
 check() {
-  local name=$1 secs=$2
-  shift 2
+  local name=$1
+  shift
+  local secs
+  secs=$(limit "$name" "$@")
   local out="$tmp/$name.out" err="$tmp/$name.err" status
   run_one "$secs" "$out" "$err" "$tmp/$name" "$@"
   status=$?
@@ -125,7 +145,7 @@ check() {
   if [ "$status" -eq 0 ]; then pass; else
     case $status in
       66) fail "$name under TSan: exit 66 (a TSan report)" ;;
-      124) fail "$name under TSan: timed out ($secs s)" ;;
+      124) fail "$name under TSan: timed out ($secs s = max(120 s, 40 x its run without TSan))" ;;
       *)
         fail "$name under TSan: exit status $status"
         # A program that ran to its summary explains itself below.
@@ -148,18 +168,18 @@ if [ -n "${GH_QUICK:-}" ] && [ "${GH_QUICK}" != 0 ]; then quick=1; fi
 iters=1000000
 [ -n "$quick" ] && iters=400000
 if build stress_tsan tests/stress/test_stress.c -DSTRESS_GH_API; then
-  GH_QUICK=1 check stress_tsan 110 4 1 "$iters"
+  GH_QUICK=1 check stress_tsan 4 1 "$iters"
 fi
 
 # Finding 3: persistentalloc under the specials lock and the heap lock.
 if build persistent_race tests/tsan/persistent_race.c; then
-  check persistent_race 60
+  check persistent_race
 fi
 
 # The collector: 3 workers x 40 rounds (16 with GH_QUICK); about 10 s when
 # every collection stops the world, about 40 s when each is cancelled after
 # GOHEAP_STOP_TIMEOUT_MS=500.
 if build gc_tsan tests/tsan/gc_tsan.c; then
-  GOHEAP_STOP_TIMEOUT_MS=${GOHEAP_STOP_TIMEOUT_MS:-500} GH_QUICK=$quick check gc_tsan 120
+  GOHEAP_STOP_TIMEOUT_MS=${GOHEAP_STOP_TIMEOUT_MS:-500} GH_QUICK=$quick check gc_tsan
 fi
 finish
