@@ -240,17 +240,15 @@ static void c_usable_size_foreign(void) {
   show(p);
   size_t u = malloc_usable_size(p);
   printf("usable=%zu\n", u);
+  if (u != 0) {
+    printf("malloc_usable_size of a foreign pointer: want 0\n");
+    exit(6);
+  }
 }
 
 /* ---- the bad call is the process's first goheap call ----------------------- */
-
-static void c_first_free_stack(void) {
-  char buf[64];
-  memset(buf, 0, sizeof buf);
-  char *p = launder(buf);
-  show(p);
-  free(p);
-}
+/* (first-free-stack and first-usable-size-stack run c_free_stack and
+ * c_usable_size_foreign without the warm-up: see main) */
 
 static void c_first_realloc_stack(void) {
   char buf[64];
@@ -263,19 +261,6 @@ static void c_first_realloc_stack(void) {
   printf("realloc=%p errno=%d\n", (void *)r, e);
   if (r != NULL || e != EINVAL) {
     printf("realloc of a foreign pointer: want NULL and EINVAL\n");
-    exit(6);
-  }
-}
-
-static void c_first_usable_size_stack(void) {
-  char buf[64];
-  memset(buf, 0, sizeof buf);
-  char *p = launder(buf);
-  show(p);
-  size_t u = malloc_usable_size(p);
-  printf("usable=%zu\n", u);
-  if (u != 0) {
-    printf("malloc_usable_size of a foreign pointer: want 0\n");
     exit(6);
   }
 }
@@ -308,9 +293,9 @@ static const struct {
     {"free-aligned-sized-wrong", c_free_aligned_sized_wrong},
     {"usable-size-foreign", c_usable_size_foreign},
     {"api-report", c_api_report},
-    {"first-free-stack", c_first_free_stack},
+    {"first-free-stack", c_free_stack},
     {"first-realloc-stack", c_first_realloc_stack},
-    {"first-usable-size-stack", c_first_usable_size_stack},
+    {"first-usable-size-stack", c_usable_size_foreign},
 };
 
 int main(int argc, char **argv) {
