@@ -4,6 +4,7 @@
 #   make demo     build, then show goheap serving real programs under LD_PRELOAD
 #   make test     build, then run every test suite; ends with "N passed, N failed"
 #   make bench    peers side by side (bench/README.md); make bench-quick for a short run
+#   make fuzz     the API fuzzer for 10 minutes (tests/fuzz/fuzz.mk)
 #   make install PREFIX=/usr/local [DESTDIR=...]
 
 VERSION_MAJOR := 0
@@ -101,6 +102,8 @@ bench: lib
 
 bench-quick: lib
 	python3 bench/run.py --quick
+
+include tests/fuzz/fuzz.mk
 
 # The size class table is generated; the checked-in copy must match the generator.
 $(B)/mksizeclasses: tools/mksizeclasses.c

@@ -90,10 +90,11 @@ GH_API int gh_set_gc_percent(int percent);         /* returns the old value; neg
 GH_API int64_t gh_set_memory_limit(int64_t bytes); /* returns the old value; negative: only query */
 /* The start of the object p points into (collected or malloc'd), or NULL if p
  * is not inside a live object of goheap's heap (bdwgc: GC_base). Noscan
- * collected objects under 16 bytes share 16-byte blocks (Go's tiny
- * allocator): for them this is the block's start, gh_malloc_usable_size is
- * the room left in the block, and gh_free is ignored (the collector frees
- * the block when nothing points into it). */
+ * collected objects of 16 bytes or less live in the spans of Go's tiny
+ * allocator, where those under 16 bytes share 16-byte blocks: for them this
+ * is the block's start, gh_malloc_usable_size is the room left in the block,
+ * and gh_free is ignored (the collector frees the block when nothing points
+ * into it). */
 GH_API void *gh_base(void *p);
 /* 1 if p is the start of a collected object, 0 otherwise. */
 GH_API int gh_is_collected(void *p);

@@ -74,6 +74,7 @@
 #define gh_atomic_sub_seq(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_SEQ_CST)
 #define gh_atomic_or(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)
 #define gh_atomic_or_seq(p, v) __atomic_fetch_or((p), (v), __ATOMIC_SEQ_CST)
+#define gh_atomic_and_seq(p, v) __atomic_fetch_and((p), (v), __ATOMIC_SEQ_CST)
 /* Compare-and-swap of *p from `old` to `new`; true if it happened. */
 #define gh_atomic_cas(p, old, new)                                                                   \
   __extension__({                                                                                    \
@@ -174,8 +175,9 @@ static inline bool gh_spanclass_is_large(gh_spanclass sc) { return sc < 3; }
 static inline bool gh_spanclass_noscan(gh_spanclass sc) { return gh_spanclass_kind(sc) == GH_KIND_NOSCAN; }
 static inline bool gh_spanclass_collected(gh_spanclass sc) { return gh_spanclass_kind(sc) != GH_KIND_MANUAL; }
 /* Go's tiny allocator: noscan collected requests under GH_TINY_SIZE bytes share
- * blocks of the 16-byte class, so a pointer into such a span may be interior
- * and an explicit free of it is ignored (malloc.c). */
+ * blocks of the 16-byte noscan span class (as do 16-byte noscan objects, which
+ * need no sharing), so a pointer into such a span may be interior and an
+ * explicit free of it is ignored (malloc.c; documented in goheap.h). */
 #define GH_TINY_SIZE 16
 #define GH_TINY_CLASS 2
 #define GH_TINY_SPANCLASS (GH_TINY_CLASS * 3 + GH_KIND_NOSCAN)
@@ -240,7 +242,8 @@ typedef struct gh_mspan {
   uint64_t *free_bits;     /* slots freed by the owning thread since the last sweep */
   uint64_t *xremote_free_bits; /* slots freed by other threads; atomic OR, taken by xchg */
   uint64_t *gcmark_bits;   /* the collector's mark bits: zero between collections */
-  uint32_t xpins;          /* frees between publishing a bit and queueing: no release while > 0 */
+  uint16_t xpins;          /* remote frees working on the span: no release while > 0 */
+  uint16_t xsweeping;      /* odd while a sweep takes remote-free bits (mgcsweep.c) */
   uint32_t npages;
   /* cache line 3: the mcentral's lists (owned by its lock), sweeping, stats */
   struct gh_mspan *next, *prev;
@@ -362,13 +365,13 @@ typedef struct gh_heaparena {
 
 /* ---- mheap (Go: mheap.go:mheap) --------------------------------------------- */
 typedef struct gh_mheap {
-  gh_mutex lock; /* protects everything below that is not atomic */
   /* The arena index (Go: mheap.arenas, two levels): arena number (address >>
    * 26) -> its metadata. L1 is here; an L2 block of 2048 slots (16 KiB) is
    * mapped when its first arena is added, so the index costs address space
    * only where the heap is (one flat table would reserve 32 MiB). Slots are
-   * published with release stores and never cleared. */
+   * published with release stores and never cleared. First, so spanOf needs no offset. */
   gh_heaparena **arenas[GH_ARENA_L1_ENTRIES];
+  gh_mutex lock; /* protects everything below that is not atomic (and the index's writers) */
   gh_heaparena **all_arenas; /* every arena, in address order */
   uint32_t narenas, arenas_cap;
   uint32_t search_arena;    /* lowest arena (index into all_arenas) that may have free pages */

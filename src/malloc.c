@@ -354,27 +354,62 @@ static inline gh_mspan *object_span(const char *op, uintptr_t p, uint32_t *index
 
 /*
  * A free from a thread that does not cache the span: one atomic OR. The first
- * such free since the span's last sweep also queues it for sweeping; that
- * free pins the span first, because once its bit is visible a sweeper may
- * find the span empty, and must not give it back while this thread still
- * holds it (mcentral.c:releasable).
+ * such free since the span's last sweep also queues it for sweeping. Every
+ * remote free pins the span first (xpins): once its bit is visible a sweeper
+ * may find the span empty, and must not give it back while this thread still
+ * looks at it; a sweeper that gives a span back marks it dead first, then
+ * looks for pins (mcentral.c:retire), and this free pins, then looks at the
+ * state, so one of the two sees the other. A double free whose span went back
+ * to the heap after the first free is reported as such here.
+ *
+ * The span is queued after the OR, if no one else has queued it since its
+ * last sweep: a free that raced a sweep (which clears xqueued, then takes the
+ * bits) so leaves no bit behind unqueued.
+ *
+ * A double free may race the sweep that merges the first free: it finds the
+ * slot allocated (old alloc bits), the sweep publishes it free and clears the
+ * first bit, then the OR finds no bit. So a free during which a sweep ran
+ * (xsweeping changed, or odd) and that finds its slot free after its OR
+ * waits for the sweep to end (xsweeping even): if its bit was taken, the
+ * sweep freed the slot for this free; if it is still there, the slot was
+ * free before (a double free), and the bit is taken back.
  */
-static GH_NOINLINE void free_remote(gh_mspan *s, uint32_t i, uintptr_t p) {
-  gh_mcache *c = gh_enter_mcache(); /* registered: the collector must stop this thread too */
-  gh_mcentral *central = &gh_central[s->spanclass];
+/* After a remote free's OR, a sweep having run meanwhile, found its slot
+ * free: did a sweep take the bit (the slot is free because of this free)? If
+ * not, the bit is taken back. */
+static GH_COLD bool bit_taken_by_sweep(gh_mspan *s, uint32_t i) {
+  for (uint32_t n = 0; gh_atomic_load_seq(&s->xsweeping) & 1; n++)
+    if (n > 64) gh_os_yield();
   uint64_t m = 1ull << (i % 64);
-  bool queue = !gh_atomic_load_seq(&s->xqueued);
-  if (queue) gh_atomic_add_seq(&s->xpins, 1);
+  if (!(gh_atomic_load_seq(&s->xremote_free_bits[i / 64]) & m)) return true;
+  gh_atomic_and_seq(&s->xremote_free_bits[i / 64], ~m);
+  return false;
+}
+
+static GH_NOINLINE void free_remote(const char *op, gh_mspan *s, uint32_t i, uintptr_t p) {
+  gh_mcache *c = gh_enter_mcache(); /* registered: the collector must stop this thread too */
+  gh_atomic_add_seq(&s->xpins, 1);
+  if (gh_unlikely(gh_atomic_load_seq(&s->xstate) != GH_SPAN_IN_USE || p - s->start_addr >= s->limit - s->start_addr)) {
+    gh_atomic_sub_seq(&s->xpins, 1); /* s is a span struct still (fixalloc), maybe another span's */
+    gh_leave(c);
+    bad_pointer(op, p, GH_BAD_DOUBLE_FREE, NULL);
+    return;
+  }
+  uint64_t m = 1ull << (i % 64);
+  uint16_t sweeps = gh_atomic_load_seq(&s->xsweeping);
   if (gh_unlikely(!gh_mspan_is_allocated(s, i) || (gh_atomic_load_relaxed(&s->free_bits[i / 64]) & m) ||
                   (gh_atomic_or_seq(&s->xremote_free_bits[i / 64], m) & m))) {
-    bad_pointer("free", p, GH_BAD_DOUBLE_FREE, s);
-  } else if (queue && !gh_atomic_exchange_seq(&s->xqueued, 1) &&
+    bad_pointer(op, p, GH_BAD_DOUBLE_FREE, s);
+  } else if (gh_unlikely(gh_atomic_load_seq(&s->xsweeping) != sweeps || (sweeps & 1)) &&
+             !gh_mspan_is_allocated(s, i) && !bit_taken_by_sweep(s, i)) { /* a sweep ran meanwhile */
+    bad_pointer(op, p, GH_BAD_DOUBLE_FREE, s);
+  } else if (!gh_atomic_load_seq(&s->xqueued) && !gh_atomic_exchange_seq(&s->xqueued, 1) &&
              !gh_atomic_load_seq(&s->xowner)) { /* a cached span: its owner will see xqueued */
     int saved = errno;
-    gh_mcentral_queue_for_sweep(central, s);
+    gh_mcentral_queue_for_sweep(&gh_central[s->spanclass], s);
     errno = saved;
   }
-  if (queue) gh_atomic_sub_seq(&s->xpins, 1);
+  gh_atomic_sub_seq(&s->xpins, 1);
   gh_leave(c);
 }
 
@@ -389,9 +424,9 @@ static GH_NOINLINE void free_unusual(const char *op, gh_mspan *s, uintptr_t p) {
   gh_leave(c);
 }
 
-static GH_ALWAYS_INLINE void free_object(gh_mspan *s, uint32_t i, uintptr_t p) {
+static GH_ALWAYS_INLINE void free_object(const char *op, gh_mspan *s, uint32_t i, uintptr_t p) {
   if (gh_unlikely(gh_spanclass_is_large(s->spanclass) || s->spanclass == GH_TINY_SPANCLASS)) {
-    free_unusual("free", s, p);
+    free_unusual(op, s, p);
     return;
   }
   gh_mcache *c = gh_tls_mcache;
@@ -401,21 +436,21 @@ static GH_ALWAYS_INLINE void free_object(gh_mspan *s, uint32_t i, uintptr_t p) {
     uint64_t freed = s->free_bits[w];
     if (gh_unlikely((i >= s->freeindex && !(s->alloc_bits[w] & m)) ||
                     ((freed | gh_atomic_load_relaxed(&s->xremote_free_bits[w])) & m))) {
-      bad_pointer("free", p, GH_BAD_DOUBLE_FREE, s);
+      bad_pointer(op, p, GH_BAD_DOUBLE_FREE, s);
       return;
     }
     gh_atomic_store_relaxed(&s->free_bits[w], freed | m); /* owner is the only writer */
     s->local_frees++;
     return;
   }
-  free_remote(s, i, p);
+  free_remote(op, s, i, p);
 }
 
 GH_FAST void gh_free(void *ptr) {
   if (gh_unlikely(ptr == NULL)) return;
   uint32_t i;
   gh_mspan *s = object_span("free", (uintptr_t)ptr, &i);
-  if (gh_likely(s != NULL)) free_object(s, i, (uintptr_t)ptr);
+  if (gh_likely(s != NULL)) free_object("free", s, i, (uintptr_t)ptr);
 }
 
 /* Bytes usable from p, the start of an object (or inside a tiny block) in s. */
@@ -462,7 +497,7 @@ static GH_ALWAYS_INLINE void sized_free(const char *op, void *ptr, size_t align,
     errno = saved;
     return;
   }
-  free_object(s, i, (uintptr_t)ptr);
+  free_object(op, s, i, (uintptr_t)ptr);
 }
 
 GH_FAST void gh_free_sized(void *ptr, size_t size) { sized_free("free_sized", ptr, 0, size); }
@@ -513,7 +548,7 @@ static void *realloc_here(void *ptr, size_t size, bool *moved, uint32_t *kind, s
     return NULL;
   }
   if (size == 0) { /* glibc: realloc(p, 0) frees p and returns NULL */
-    free_object(s, i, (uintptr_t)ptr);
+    free_object("realloc", s, i, (uintptr_t)ptr);
     return NULL;
   }
   if (s->spanclass != GH_TINY_SPANCLASS && resize_in_place(s, size)) {

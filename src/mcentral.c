@@ -168,6 +168,17 @@ static bool releasable(gh_mspan *s) {
          !gh_atomic_load_seq(&s->xpins);
 }
 
+/* An empty span is about to go back to the heap: marked dead first, then
+ * checked for pins, while free_remote pins first, then checks the state
+ * (malloc.c), so a double free never works on a span given back. false (and
+ * in use again) if a free is looking at it: it stays for now. */
+static bool retire(gh_mspan *s) {
+  gh_atomic_store_seq(&s->xstate, GH_SPAN_DEAD);
+  if (!gh_atomic_load_seq(&s->xpins)) return true;
+  gh_atomic_store_seq(&s->xstate, GH_SPAN_IN_USE);
+  return false;
+}
+
 /* Files a span the caller has just swept: kept or back to the heap if empty,
  * else on its list. */
 static void put_swept(gh_mcentral *c, gh_mspan *s) {
@@ -177,10 +188,12 @@ static void put_swept(gh_mcentral *c, gh_mspan *s) {
   } else if ((c->empty.count + 1) * s->npages <= EMPTY_KEEP_PAGES) {
     s->xsweepgen = central_sweepgen(c);
     list_push(&c->empty, s);
-  } else {
+  } else if (retire(s)) {
     gh_mutex_unlock(&c->lock);
     release_empty(c, s);
     return;
+  } else {
+    insert_locked(c, s);
   }
   gh_mutex_unlock(&c->lock);
 }
@@ -274,6 +287,10 @@ static uintptr_t release_kept(gh_mcentral *c) {
   for (;;) {
     gh_mutex_lock(&c->lock);
     gh_mspan *s = list_pop(&c->empty);
+    if (s && !retire(s)) { /* a double free is looking at it: next time */
+      list_push(&c->empty, s);
+      s = NULL;
+    }
     gh_mutex_unlock(&c->lock);
     if (!s) return pages;
     pages += s->npages;

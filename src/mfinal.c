@@ -123,7 +123,8 @@ void gh_set_finalizer(void *obj, void (*fn)(void *obj, void *arg), void *arg) {
   bool live = s && p < s->limit && gh_base(obj) != NULL;
   bool tiny = s && s->spanclass == GH_TINY_SPANCLASS;
   if (!live) {
-    gh_report_bad_pointer("gh_set_finalizer", p, s ? GH_BAD_DOUBLE_FREE : GH_BAD_FOREIGN, s, 0);
+    bool ours = s || gh_mheap_page_is_free(p); /* a freed object: reported like a bad free */
+    gh_report_bad_pointer("gh_set_finalizer", p, ours ? GH_BAD_DOUBLE_FREE : GH_BAD_FOREIGN, s, 0);
   } else if (!gh_spanclass_collected(s->spanclass)) {
     gh_report_bad_pointer("gh_set_finalizer", p, GH_BAD_NOT_COLLECTED, s, 0);
   } else if (gh_base(obj) != obj && !tiny) { /* tiny objects share a block: any offset */
