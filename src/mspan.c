@@ -73,7 +73,7 @@ bool gh_mspan_is_allocated(const gh_mspan *s, uint32_t i) {
   return gh_atomic_load_acquire(&s->alloc_bits[i / 64]) >> (i % 64) & 1;
 }
 
-/* Checks I1-I4 and I6 for a span the caller owns; aborts on a violation. */
+/* Checks I1-I4, I6 and I7 for a swept span the caller owns; aborts on a violation. */
 void gh_mspan_check(const gh_mspan *s) {
   uint32_t nwords = gh_span_bitmap_words(s), count = 0;
   if (s->xstate != GH_SPAN_IN_USE) gh_throw2("mspan: checked span is not in use", "span", s->start_addr);
@@ -87,6 +87,7 @@ void gh_mspan_check(const gh_mspan *s) {
     /* Only the owner's bits: a double free racing this check may set a remote
      * bit on a free slot for an instant (malloc.c:free_remote takes it back). */
     if (s->free_bits[w] & ~live) gh_throw2("mspan: a free slot is marked freed", "span", s->start_addr);
+    if (s->gcmark_bits[w]) gh_throw2("mspan: mark bits set on a swept span (I7)", "span", s->start_addr);
     count += gh_popcount64(live);
   }
   if (count != s->alloc_count) gh_throw2("mspan: alloc_count disagrees with the bitmaps", "span", s->start_addr);
