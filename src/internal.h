@@ -74,7 +74,6 @@
 #define gh_atomic_sub_seq(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_SEQ_CST)
 #define gh_atomic_or(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)
 #define gh_atomic_or_seq(p, v) __atomic_fetch_or((p), (v), __ATOMIC_SEQ_CST)
-#define gh_atomic_and_seq(p, v) __atomic_fetch_and((p), (v), __ATOMIC_SEQ_CST)
 /* Compare-and-swap of *p from `old` to `new`; true if it happened. */
 #define gh_atomic_cas(p, old, new)                                                                   \
   __extension__({                                                                                    \
@@ -242,8 +241,7 @@ typedef struct gh_mspan {
   uint64_t *free_bits;     /* slots freed by the owning thread since the last sweep */
   uint64_t *xremote_free_bits; /* slots freed by other threads; atomic OR, taken by xchg */
   uint64_t *gcmark_bits;   /* the collector's mark bits: zero between collections */
-  uint16_t xpins;          /* remote frees working on the span: no release while > 0 */
-  uint16_t xsweeping;      /* odd while a sweep takes remote-free bits (mgcsweep.c) */
+  uint32_t xpins;          /* remote frees working on the span: no release while > 0 */
   uint32_t npages;
   /* cache line 3: the mcentral's lists (owned by its lock), sweeping, stats */
   struct gh_mspan *next, *prev;
@@ -427,7 +425,8 @@ bool gh_mheap_free_large(gh_mspan *s);  /* a manual large object; false: not liv
 void gh_mheap_scavenge(uint64_t bytes); /* release up to `bytes` of free pages */
 uintptr_t gh_mheap_reclaim(uintptr_t pages); /* sweep until `pages` went back (Go: mheap.reclaim) */
 void gh_mheap_check(void);
-void gh_mheap_fork_child_recount(void);
+void gh_mheap_fork_child_repair(void);  /* first thing in a fork child */
+void gh_mheap_fork_child_recount(void); /* last */
 /* Calls fn for every span starting in pages [first, first+n) of arena a
  * (world stopped, or a fork child). */
 void gh_mheap_each_span_in(gh_heaparena *a, uint32_t first, uint32_t n, void (*fn)(gh_mspan *s, void *ctx), void *ctx);

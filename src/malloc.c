@@ -366,26 +366,14 @@ static inline gh_mspan *object_span(const char *op, uintptr_t p, uint32_t *index
  * last sweep: a free that raced a sweep (which clears xqueued, then takes the
  * bits) so leaves no bit behind unqueued.
  *
- * A double free may race the sweep that merges the first free: it finds the
- * slot allocated (old alloc bits), the sweep publishes it free and clears the
- * first bit, then the OR finds no bit. So a free during which a sweep ran
- * (xsweeping changed, or odd) and that finds its slot free after its OR
- * waits for the sweep to end (xsweeping even): if its bit was taken, the
- * sweep freed the slot for this free; if it is still there, the slot was
- * free before (a double free), and the bit is taken back.
+ * A double free may race the sweep that merges the first free: the sweep
+ * takes the first bit, the second free finds the slot still allocated (old
+ * alloc bits) and its OR finds no bit, then the sweep publishes the slot
+ * free. That bit, on a free slot, is reported by the next sweep of the span
+ * (which the free queues). It cannot be told at the call from a free whose
+ * bit a sweep took right after its OR, when the slot may even have been
+ * handed out and freed again by then.
  */
-/* After a remote free's OR, a sweep having run meanwhile, found its slot
- * free: did a sweep take the bit (the slot is free because of this free)? If
- * not, the bit is taken back. */
-static GH_COLD bool bit_taken_by_sweep(gh_mspan *s, uint32_t i) {
-  for (uint32_t n = 0; gh_atomic_load_seq(&s->xsweeping) & 1; n++)
-    if (n > 64) gh_os_yield();
-  uint64_t m = 1ull << (i % 64);
-  if (!(gh_atomic_load_seq(&s->xremote_free_bits[i / 64]) & m)) return true;
-  gh_atomic_and_seq(&s->xremote_free_bits[i / 64], ~m);
-  return false;
-}
-
 static GH_NOINLINE void free_remote(const char *op, gh_mspan *s, uint32_t i, uintptr_t p) {
   gh_mcache *c = gh_enter_mcache(); /* registered: the collector must stop this thread too */
   gh_atomic_add_seq(&s->xpins, 1);
@@ -396,12 +384,8 @@ static GH_NOINLINE void free_remote(const char *op, gh_mspan *s, uint32_t i, uin
     return;
   }
   uint64_t m = 1ull << (i % 64);
-  uint16_t sweeps = gh_atomic_load_seq(&s->xsweeping);
   if (gh_unlikely(!gh_mspan_is_allocated(s, i) || (gh_atomic_load_relaxed(&s->free_bits[i / 64]) & m) ||
                   (gh_atomic_or_seq(&s->xremote_free_bits[i / 64], m) & m))) {
-    bad_pointer(op, p, GH_BAD_DOUBLE_FREE, s);
-  } else if (gh_unlikely(gh_atomic_load_seq(&s->xsweeping) != sweeps || (sweeps & 1)) &&
-             !gh_mspan_is_allocated(s, i) && !bit_taken_by_sweep(s, i)) { /* a sweep ran meanwhile */
     bad_pointer(op, p, GH_BAD_DOUBLE_FREE, s);
   } else if (!gh_atomic_load_seq(&s->xqueued) && !gh_atomic_exchange_seq(&s->xqueued, 1) &&
              !gh_atomic_load_seq(&s->xowner)) { /* a cached span: its owner will see xqueued */

@@ -37,25 +37,16 @@ static void report_bad_bits(gh_mspan *s, uint32_t w, uint64_t bad) {
  * xqueued clear sets it after publishing its bit, so a bit this sweep skips is
  * merged by the next one. So a sweep without remote frees needs no atomic
  * read-modify-write; the freed bits are counted one by one (they are few).
- *
- * The remote bits taken are cleared only after the new alloc bits and
- * freeindex are published, and xsweeping is odd meanwhile: a free that finds
- * its slot free right after its OR waits for the sweep to end and then knows
- * whether the sweep took its bit (a free) or not (a double free: the slot was
- * already free; malloc.c:free_remote).
  */
 static uint32_t sweep(gh_mspan *s, gh_class_stats *counts, bool gc, uint32_t *counted) {
   uint32_t nwords = gh_span_bitmap_words(s), nfreed = 0, ncounted = 0, fi = s->freeindex;
-  uint64_t taken[GH_MAX_BITMAP_WORDS];
   bool remote = gh_atomic_load_seq(&s->xqueued);
   gh_mspan_flush_nmalloc(s, counts);
-  if (remote) {
-    gh_atomic_store_seq(&s->xqueued, 0); /* later frees queue it again */
-    gh_atomic_add_seq(&s->xsweeping, 1); /* odd: taking remote bits (malloc.c:free_remote) */
-  }
+  if (remote) gh_atomic_store_seq(&s->xqueued, 0); /* later frees queue it again */
   for (uint32_t w = 0; w < nwords; w++) {
-    uint64_t local = s->free_bits[w];
-    uint64_t rbits = taken[w] = remote ? gh_atomic_load_seq(&s->xremote_free_bits[w]) : 0;
+    uint64_t local = s->free_bits[w], rbits = 0;
+    if (remote && gh_atomic_load_seq(&s->xremote_free_bits[w]))
+      rbits = gh_atomic_exchange_seq(&s->xremote_free_bits[w], 0);
     uint64_t alloc = s->alloc_bits[w] | gh_mspan_allocated_below(fi, w);
     if (gh_unlikely((local & rbits) || ((local | rbits) & ~alloc)))
       report_bad_bits(s, w, (local & rbits) | ((local | rbits) & ~alloc));
@@ -77,9 +68,6 @@ static uint32_t sweep(gh_mspan *s, gh_class_stats *counts, bool gc, uint32_t *co
     gh_stats_count(counts, gh_spanclass_sizeclass(s->spanclass), 0, nfreed);
   }
   gh_atomic_store_release(&s->freeindex, 0);
-  for (uint32_t w = 0; remote && w < nwords; w++)
-    if (taken[w]) gh_atomic_and_seq(&s->xremote_free_bits[w], ~taken[w]);
-  if (remote) gh_atomic_add_seq(&s->xsweeping, 1);
   s->local_frees = 0;
   s->alloc_count -= nfreed; /* exact by I3: no need to recount the alloc bits */
   s->alloc_count_before_cache = s->alloc_count;

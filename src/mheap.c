@@ -393,6 +393,28 @@ bool gh_mheap_page_is_free(uintptr_t p) {
   return free;
 }
 
+/* A fork child, before anything else: threads that did not survive may have
+ * been mapping or unmapping a span's pages (outside the heap lock), or
+ * freeing into a span. Page-map entries that name a dead span or one that
+ * does not hold the page are cleared (those pages stay lost), and every
+ * span forgets its pins. */
+void gh_mheap_fork_child_repair(void) {
+  for (uint32_t ai = 0; ai < gh_heap.narenas; ai++) {
+    gh_heaparena *a = gh_heap.all_arenas[ai];
+    for (uint32_t pg = 0; pg < GH_PAGES_PER_ARENA; pg++) {
+      gh_mspan *s = a->spans[pg];
+      uintptr_t addr = a->base + ((uintptr_t)pg << GH_PAGE_SHIFT);
+      if (!s) continue;
+      if (s->xstate != GH_SPAN_IN_USE || addr < s->start_addr ||
+          addr >= s->start_addr + ((uintptr_t)s->npages << GH_PAGE_SHIFT)) {
+        a->spans[pg] = NULL;
+        continue;
+      }
+      if (addr == s->start_addr) gh_atomic_store_relaxed(&s->xpins, 0); /* its freeing threads are gone */
+    }
+  }
+}
+
 /* A fork child: a thread that did not survive may have been between taking
  * pages (or taking them to release them) and mapping its span. Those pages
  * stay lost; the counters are rebuilt from the page map and the bitmaps so

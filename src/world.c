@@ -368,6 +368,7 @@ static void fork_parent(void) {
 }
 
 static void fork_child(void) {
+  gh_mheap_fork_child_repair();
   gh_persistent_fork_child();
   gh_gc_fork_child();
   gh_mutex_reinit(&gh_heap.lock);
