@@ -241,7 +241,7 @@ typedef struct gh_mspan {
   uint64_t *free_bits;     /* slots freed by the owning thread since the last sweep */
   uint64_t *xremote_free_bits; /* slots freed by other threads; atomic OR, taken by xchg */
   uint64_t *gcmark_bits;   /* the collector's mark bits: zero between collections */
-  uint32_t xpins;          /* remote frees working on the span: no release while > 0 */
+  uint32_t xpins;          /* frees between publishing a bit and queueing: no release while > 0 */
   uint32_t npages;
   /* cache line 3: the mcentral's lists (owned by its lock), sweeping, stats */
   struct gh_mspan *next, *prev;

@@ -410,7 +410,7 @@ void gh_mheap_fork_child_repair(void) {
         a->spans[pg] = NULL;
         continue;
       }
-      if (addr == s->start_addr) gh_atomic_store_relaxed(&s->xpins, 0); /* its freeing threads are gone */
+      if (addr == s->start_addr) gh_atomic_store_relaxed(&s->xpins, 0); /* its pinning frees are gone */
     }
   }
 }
