@@ -58,6 +58,9 @@ check "fast paths call only guarded slow paths" fastcalls
 # frame for the collector to scan; a tail call to park_here would pop them.
 parkframe() { objdump -d "$ROOT/build/obj/world.o" | awk '/<park>:/,/^$/' | grep -q -E 'call +[0-9a-f]+ <park_here>'; }
 check "park keeps its frame (no tail call to park_here)" parkframe
+# world.c:gh_world_blocking_wait spills an idle thread's registers the same way.
+blockframe() { objdump -d "$ROOT/build/obj/world.o" | awk '/<gh_world_blocking_wait>:/,/^$/' | grep -q -E 'call +[0-9a-f]+ <block_and_wait>'; }
+check "the blocking wait keeps its frame (no tail call to block_and_wait)" blockframe
 
 warnfree() { # compiler
   for f in src/*.c src/os/*.c; do
