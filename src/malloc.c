@@ -368,7 +368,8 @@ static inline gh_mspan *object_span(const char *op, uintptr_t p, uint32_t *index
  * A double free may race the sweep that merges the first free: the sweep
  * takes the first bit, the second free finds the slot still allocated (old
  * alloc bits) and its OR finds no bit, then the sweep publishes the slot
- * free. That bit, on a free slot, is reported by the span's next sweep. It
+ * free. That bit, on a free slot, is reported by the sweep that merges it
+ * (a later remote free queues the span, its owner's refill, malloc_trim). It
  * cannot be told at the call from a free whose bit a sweep took right after
  * its OR.
  */
