@@ -393,47 +393,47 @@ bool gh_mheap_page_is_free(uintptr_t p) {
   return free;
 }
 
-/* A fork child, before anything else: threads that did not survive may have
- * been mapping or unmapping a span's pages (outside the heap lock), or
- * freeing into a span. Page-map entries that name a dead span or one that
- * does not hold the page are cleared (those pages stay lost), and every
- * span forgets its pins. */
-void gh_mheap_fork_child_repair(void) {
+/* Does page-map entry s hold the page at addr (I6)? */
+static bool span_holds_page(const gh_mspan *s, uintptr_t addr) {
+  return s->xstate == GH_SPAN_IN_USE && addr >= s->start_addr &&
+         addr < s->start_addr + ((uintptr_t)s->npages << GH_PAGE_SHIFT);
+}
+
+static uintptr_t page_addr(const gh_heaparena *a, uint32_t pg) { return a->base + ((uintptr_t)pg << GH_PAGE_SHIFT); }
+
+/* The page counters as the page map and the page bitmaps have them. */
+static void count_pages(uint64_t *inuse, uint64_t *free, uint64_t *released) {
+  *inuse = *free = *released = 0;
   for (uint32_t ai = 0; ai < gh_heap.narenas; ai++) {
     gh_heaparena *a = gh_heap.all_arenas[ai];
     for (uint32_t pg = 0; pg < GH_PAGES_PER_ARENA; pg++) {
       gh_mspan *s = a->spans[pg];
-      uintptr_t addr = a->base + ((uintptr_t)pg << GH_PAGE_SHIFT);
-      if (!s) continue;
-      if (s->xstate != GH_SPAN_IN_USE || addr < s->start_addr ||
-          addr >= s->start_addr + ((uintptr_t)s->npages << GH_PAGE_SHIFT)) {
-        a->spans[pg] = NULL;
-        continue;
-      }
-      if (addr == s->start_addr) gh_atomic_store_relaxed(&s->xpins, 0); /* its pinning frees are gone */
+      if (s && s->start_addr == page_addr(a, pg)) *inuse += s->npages;
+      bool is_free = !(a->pages.alloc[pg / 64] >> (pg % 64) & 1);
+      *free += is_free;
+      *released += is_free && (a->pages.scav[pg / 64] >> (pg % 64) & 1);
     }
   }
 }
 
-/* A fork child: a thread that did not survive may have been between taking
- * pages (or taking them to release them) and mapping its span. Those pages
- * stay lost; the counters are rebuilt from the page map and the bitmaps so
- * that they agree (and gh_mheap_check holds) again. */
-void gh_mheap_fork_child_recount(void) {
-  uint64_t inuse = 0, free = 0, released = 0;
+/* A fork child, before anything else: threads that did not survive may have
+ * been mapping or unmapping a span's pages (outside the heap lock). Page-map
+ * entries that name a dead span or one that does not hold the page are
+ * cleared (those pages stay lost). */
+void gh_mheap_fork_child_repair(void) {
   for (uint32_t ai = 0; ai < gh_heap.narenas; ai++) {
     gh_heaparena *a = gh_heap.all_arenas[ai];
-    for (uint32_t pg = 0; pg < GH_PAGES_PER_ARENA; pg++) {
-      gh_mspan *s = a->spans[pg];
-      if (s && s->start_addr == a->base + ((uintptr_t)pg << GH_PAGE_SHIFT)) inuse += s->npages;
-      bool is_free = !(a->pages.alloc[pg / 64] >> (pg % 64) & 1);
-      free += is_free;
-      released += is_free && (a->pages.scav[pg / 64] >> (pg % 64) & 1);
-    }
+    for (uint32_t pg = 0; pg < GH_PAGES_PER_ARENA; pg++)
+      if (a->spans[pg] && !span_holds_page(a->spans[pg], page_addr(a, pg))) a->spans[pg] = NULL;
   }
-  gh_heap.pages_inuse = inuse;
-  gh_heap.pages_free = free;
-  gh_heap.pages_released = released;
+}
+
+/* A fork child, last: a thread that did not survive may have been between
+ * taking pages (or taking them to release them) and mapping its span. Those
+ * pages stay lost; the counters are rebuilt so that they agree with the page
+ * map and the bitmaps (and gh_mheap_check holds) again. */
+void gh_mheap_fork_child_recount(void) {
+  count_pages(&gh_heap.pages_inuse, &gh_heap.pages_free, &gh_heap.pages_released);
 }
 
 /* ---- checking --------------------------------------------------------------- */
@@ -441,20 +441,17 @@ void gh_mheap_fork_child_recount(void) {
 void gh_mheap_check(void) {
   gh_mutex_lock(&gh_heap.lock);
   gh_pagealloc_check_locked();
-  uint64_t inuse = 0, free = 0;
   for (uint32_t ai = 0; ai < gh_heap.narenas; ai++) {
     gh_heaparena *a = gh_heap.all_arenas[ai];
     for (uint32_t pg = 0; pg < GH_PAGES_PER_ARENA; pg++) {
       bool used = a->pages.alloc[pg / 64] >> (pg % 64) & 1;
       gh_mspan *s = a->spans[pg];
-      uintptr_t addr = a->base + ((uintptr_t)pg << GH_PAGE_SHIFT);
-      if (s && (s->xstate != GH_SPAN_IN_USE || addr < s->start_addr ||
-                addr >= s->start_addr + ((uintptr_t)s->npages << GH_PAGE_SHIFT) || !used))
-        gh_throw2("mheap: page map names a span that does not hold the page", "page", addr);
-      if (s && addr == s->start_addr) inuse += s->npages;
-      free += !used;
+      if (s && (!span_holds_page(s, page_addr(a, pg)) || !used))
+        gh_throw2("mheap: page map names a span that does not hold the page", "page", page_addr(a, pg));
     }
   }
+  uint64_t inuse, free, released;
+  count_pages(&inuse, &free, &released);
   if (free != gh_heap.pages_free || inuse != gh_heap.pages_inuse)
     gh_throw2("mheap: page counters disagree with the bitmaps", "free pages", free);
   gh_mutex_unlock(&gh_heap.lock);

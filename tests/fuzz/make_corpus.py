@@ -8,21 +8,22 @@ is a sequence of the harness's 8-byte records (see fuzz_api.c, "Input
 format"): op, sub, aux, idx (2 bytes LE), sizesel, raw (2 bytes LE). One file
 per operation (after a prelude that allocates objects of every kind, so the
 operation has targets), a few scenarios (finalizers, roots, children, every
-error, every realloc case), and some random mixes. The op numbers below must
-match enum op in fuzz_api.c.
+error, every realloc case), and some random mixes. The op numbers are read
+from fuzz_api.c's op_names table.
 """
 import os
 import random
+import re
 import sys
 
-OPS = [
-    "malloc", "calloc", "realloc", "reallocarray", "posix_memalign", "aligned_alloc",
-    "memalign", "valloc", "pvalloc", "free", "free_sized", "free_aligned_sized",
-    "usable_size", "gh_alloc", "gh_alloc_noscan", "gh_free", "drop", "collect",
-    "finalizer", "roots", "base", "trim", "err_foreign", "err_interior",
-    "err_double", "err_sized", "child", "gc_percent", "stats", "verify",
-    "write", "fail_alloc",
-]
+def harness_ops():
+    """The operation names, in enum order, from fuzz_api.c's op_names table."""
+    src = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "fuzz_api.c")).read()
+    table = re.search(r"op_names\[NOPS\] = \{(.*?)\};", src, re.S).group(1)
+    return re.findall(r'"([a-z_]+)"', table)
+
+
+OPS = harness_ops()
 OP = {name: i for i, name in enumerate(OPS)}
 MAX_LEN = 2048  # fuzz.sh's -max_len
 

@@ -275,13 +275,15 @@ static _Atomic uintptr_t b1_slot;    /* gt_hide(object) */
 static void *volatile b1_keep;      /* a visible copy until the thread has it */
 static atomic_int b1_state, b1_fin, b1_ok, b1_fin_seen;
 
-GT_NOINLINE static void b1_plant(void) {
-  void *p = gh_alloc(B1_SIZE);
+/* B1, B3: a filled object with a finalizer whose only reference, for the
+ * thread to take, is *slot (hidden); *keep holds a visible copy until then. */
+GT_NOINLINE static void b_plant(size_t size, int tag, _Atomic uintptr_t *slot, void *volatile *keep, atomic_int *fin) {
+  void *p = gh_alloc(size);
   if (!p) abort();
-  gt_fill(p, B1_SIZE, 0xB1);
-  gh_set_finalizer(p, b_set_flag, &b1_fin);
-  b1_keep = p;
-  atomic_store(&b1_slot, gt_hide(p));
+  gt_fill(p, size, tag);
+  gh_set_finalizer(p, b_set_flag, fin);
+  *keep = p;
+  atomic_store(slot, gt_hide(p));
   p = NULL;
   gt_clear_regs();
 }
@@ -313,7 +315,7 @@ GT_NOINLINE static void b1_check_back(int *intact) {
 }
 
 static void test_b1(void) {
-  b1_plant();
+  b_plant(B1_SIZE, 0xB1, &b1_slot, &b1_keep, &b1_fin);
   pthread_t t = gt_thread(b1_thread, NULL, "b1-holder");
   while (atomic_load(&b1_state) != 1) gt_sleep_ms(1);
   b1_keep = NULL; /* now only the thread has it */
@@ -378,16 +380,6 @@ static _Atomic uintptr_t b3_slot;
 static void *volatile b3_keep;
 static atomic_int b3_state, b3_fin, b3_ok, b3_fin_seen, b3_reg1 = -1, b3_reg2 = -1;
 
-GT_NOINLINE static void b3_plant(void) {
-  void *p = gh_alloc(B3_SIZE);
-  if (!p) abort();
-  gt_fill(p, B3_SIZE, 0xB3);
-  gh_set_finalizer(p, b_set_flag, &b3_fin);
-  b3_keep = p;
-  atomic_store(&b3_slot, gt_hide(p));
-  p = NULL;
-  gt_clear_regs();
-}
 
 static void *b3_thread(void *arg) {
   (void)arg;
@@ -413,7 +405,7 @@ static void test_b3(void) {
   typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
   create_fn libc_create = (create_fn)dlsym(RTLD_NEXT, "pthread_create");
   if (!libc_create) libc_create = pthread_create;
-  b3_plant();
+  b_plant(B3_SIZE, 0xB3, &b3_slot, &b3_keep, &b3_fin);
   pthread_t t;
   CHECK("B3: libc's pthread_create creates the thread", libc_create(&t, NULL, b3_thread, NULL) == 0);
   while (atomic_load(&b3_state) != 1) gt_sleep_ms(1);
