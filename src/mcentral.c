@@ -169,9 +169,9 @@ static bool releasable(gh_mspan *s) {
 }
 
 /* An empty span is about to go back to the heap: marked dead first, then
- * checked for pins, while free_remote pins first, then checks the state
- * (malloc.c), so a double free never works on a span given back. false (and
- * in use again) if a free is looking at it: it stays for now. */
+ * checked for pins, while a pinning free_remote pins first, then checks the
+ * state (malloc.c), so such a free never works on a span given back. false
+ * (and in use again) if a pinning free is looking at it: it stays for now. */
 static bool retire(gh_mspan *s) {
   gh_atomic_store_seq(&s->xstate, GH_SPAN_DEAD);
   if (!gh_atomic_load_seq(&s->xpins)) return true;
