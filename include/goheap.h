@@ -150,6 +150,36 @@ GH_API void gh_read_stats(gh_stats *out);
  * for every thread's frees except those to spans other threads hold cached. */
 GH_API void gh_print_stats(int fd);
 
+/* ---- Seeing the heap: statistics as JSON, heap profiles, leaks, heap dumps --
+ * Each is also available without recompiling, at exit, through an
+ * environment variable (or the `goheap run` command): GOHEAP_STATS=json,
+ * GOHEAP_PROFILE=FILE, GOHEAP_LEAKCHECK=1, GOHEAP_DUMP=FILE. See README.md,
+ * "Seeing the heap". */
+/* Writes gh_read_stats's numbers as one JSON object, with Go's runtime/metrics
+ * names where the meaning matches, and a table per size class. Sweeps the
+ * frees queued so far first, as gh_print_stats does. */
+GH_API void gh_print_stats_json(int fd);
+/* Sets the heap profile's mean sampling interval in bytes (Go's
+ * MemProfileRate; default 512 KiB, GOHEAP_PROFILE_RATE): 1 records every
+ * allocation, 0 stops sampling. Returns the old rate; a negative argument
+ * only queries it. Threads pick up a new rate at their next sample. */
+GH_API int64_t gh_set_profile_rate(int64_t bytes);
+/* Writes the sampled heap profile in pprof's protobuf format (profile.proto,
+ * as `go tool pprof` reads it): sample types alloc_objects, alloc_space,
+ * inuse_objects, inuse_space, scaled to estimate every allocation, and one
+ * mapping per loaded file so pprof can symbolize. Returns 0, or -1 with errno. */
+GH_API int gh_write_heap_profile(int fd);
+/* Marks from the roots with malloc'd objects treated as collectable, and
+ * reports on fd (LeakSanitizer-style, grouped by allocation stack, largest
+ * first; fd < 0: no report) every malloc'd block nothing reaches. Returns
+ * the number of bytes leaked, directly or indirectly. Stacks are known for
+ * the allocations that were sampled: all of them with GOHEAP_LEAKCHECK=1. */
+GH_API uint64_t gh_check_leaks(int fd);
+/* Writes a text dump of the heap (arenas, spans with their state, class and
+ * occupancy, the page allocator's free and released runs): the input of
+ * `goheap map`. Stops the world while it reads. Returns 0, or -1 with errno. */
+GH_API int gh_dump_heap(int fd);
+
 #ifdef __cplusplus
 }
 #endif

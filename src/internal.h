@@ -631,7 +631,7 @@ void gh_buf_bytes(gh_buf *b, uint64_t v); /* "12.3 MiB" */
 /* ---- options.c -------------------------------------------------------------------- */
 typedef enum gh_option {
   GH_OPT_ON_ERROR,      /* 0 abort, 1 report */
-  GH_OPT_STATS,         /* print the heap summary at exit */
+  GH_OPT_STATS,         /* heap summary at exit: 0 none, 1 text, 2 JSON */
   GH_OPT_VERBOSE,       /* print the options in effect at start-up */
   GH_OPT_RETAIN,        /* bytes of free pages kept before returning any to the OS */
   GH_OPT_RETAIN_PERCENT,/* ... or this percentage of the heap in use, if larger */
@@ -643,11 +643,18 @@ typedef enum gh_option {
   GH_OPT_STOP_SIGNAL,   /* 0: SIGRTMIN+7 */
   GH_OPT_STOP_TIMEOUT_MS,
   GH_OPT_MARK_BUFFERS,  /* cap on 4 KiB mark-stack buffers; 0 none */
+  GH_OPT_STATS_FILE,    /* path (gh_option_path) for GH_OPT_STATS's output; NULL: stderr */
+  GH_OPT_PROFILE_RATE,  /* mean bytes between sampled allocations; 1 all, 0 off */
+  GH_OPT_PROFILE,       /* path: heap profile at exit */
+  GH_OPT_LEAKCHECK,     /* leak check at exit (and every allocation sampled) */
+  GH_OPT_LEAKCHECK_EXITCODE, /* _exit status if it finds leaks; 0 keeps the program's */
+  GH_OPT_DUMP,          /* path: heap dump at exit */
   GH_OPT_COUNT
 } gh_option;
 void gh_options_init(void);
 int64_t gh_option_get(gh_option o);
 void gh_option_set(gh_option o, int64_t v);
+const char *gh_option_path(gh_option o); /* a KIND_PATH option's string, NULL if unset */
 void gh_options_print(void);
 
 /* ---- mstats.c ------------------------------------------------------------------------ */

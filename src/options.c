@@ -8,7 +8,7 @@
  */
 #include "internal.h"
 
-typedef enum { KIND_BOOL, KIND_SIZE, KIND_INT, KIND_ERRMODE, KIND_GOGC, KIND_LIMIT, KIND_DEBUG } opt_kind;
+typedef enum { KIND_BOOL, KIND_SIZE, KIND_INT, KIND_ERRMODE, KIND_GOGC, KIND_LIMIT, KIND_DEBUG, KIND_STATS, KIND_PATH } opt_kind;
 
 typedef struct gh_option_desc {
   const char *name; /* environment variable */
@@ -20,7 +20,8 @@ typedef struct gh_option_desc {
 static GH_DATA gh_option_desc options[GH_OPT_COUNT] = {
   [GH_OPT_ON_ERROR] = {"GOHEAP_ON_ERROR", KIND_ERRMODE, GH_ERROR_ABORT,
                        "abort | report: what to do after reporting a bad free"},
-  [GH_OPT_STATS] = {"GOHEAP_STATS", KIND_BOOL, 0, "print the heap summary on stderr at exit"},
+  [GH_OPT_STATS] = {"GOHEAP_STATS", KIND_STATS, 0, "1 | json: print the heap summary (text or JSON) at exit"},
+  [GH_OPT_STATS_FILE] = {"GOHEAP_STATS_FILE", KIND_PATH, 0, "write GOHEAP_STATS's summary to this file (%p: the pid) instead of stderr"},
   [GH_OPT_VERBOSE] = {"GOHEAP_VERBOSE", KIND_BOOL, 0, "print the options in effect at start-up"},
   [GH_OPT_RETAIN] = {"GOHEAP_RETAIN", KIND_SIZE, 32 << 20,
                      "free memory kept from the OS (bytes, K/M/G suffixes)"},
@@ -37,6 +38,14 @@ static GH_DATA gh_option_desc options[GH_OPT_COUNT] = {
                               "a thread not stopped by then is reported and the collection cancelled"},
   [GH_OPT_MARK_BUFFERS] = {"GOHEAP_MARK_BUFFERS", KIND_INT, 0,
                            "cap on 4 KiB mark-stack buffers (0: none; small values test the overflow recovery)"},
+  [GH_OPT_PROFILE_RATE] = {"GOHEAP_PROFILE_RATE", KIND_SIZE, 512 << 10,
+                           "heap profile: sample one allocation per this many bytes on average (1: all; 0: off)"},
+  [GH_OPT_PROFILE] = {"GOHEAP_PROFILE", KIND_PATH, 0, "write a pprof heap profile to this file (%p: the pid) at exit"},
+  [GH_OPT_LEAKCHECK] = {"GOHEAP_LEAKCHECK", KIND_BOOL, 0,
+                        "report malloc'd blocks nothing points to at exit (records every allocation's stack)"},
+  [GH_OPT_LEAKCHECK_EXITCODE] = {"GOHEAP_LEAKCHECK_EXITCODE", KIND_INT, 23,
+                                 "exit status when the leak check finds leaks (0: keep the program's)"},
+  [GH_OPT_DUMP] = {"GOHEAP_DUMP", KIND_PATH, 0, "write a heap dump (goheap map's input) to this file (%p: the pid) at exit"},
 };
 
 static void warn(const char *name, const char *value) {
@@ -128,6 +137,15 @@ static bool parse(const gh_option_desc *o, const char *s, int64_t *out) {
     if (str_eq(s, "off")) *out = INT64_MAX;
     else return parse_iec(s, out);
     return true;
+  case KIND_STATS:
+    if (str_eq(s, "json")) *out = 2;
+    else if (str_eq(s, "text")) *out = 1;
+    else return parse(&(gh_option_desc){.kind = KIND_BOOL}, s, out);
+    return true;
+  case KIND_PATH: /* the environment string itself: it outlives the options */
+    if (!*s) return false;
+    *out = (int64_t)(uintptr_t)s;
+    return true;
   case KIND_DEBUG: /* name=value; only gctrace is known */
     if (str_eq(s, "gctrace=1")) *out = 1;
     else if (str_eq(s, "gctrace=0")) *out = 0;
@@ -166,6 +184,8 @@ static void read_environment(void) {
 
 int64_t gh_option_get(gh_option o) { return gh_atomic_load_relaxed(&options[o].value); }
 
+const char *gh_option_path(gh_option o) { return (const char *)(uintptr_t)gh_option_get(o); }
+
 void gh_option_set(gh_option o, int64_t v) { gh_atomic_store_relaxed(&options[o].value, v); }
 
 void gh_options_print(void) {
@@ -181,6 +201,8 @@ void gh_options_print(void) {
     else if (options[i].kind == KIND_GOGC && v < 0) gh_buf_str(&b, "off");
     else if (options[i].kind == KIND_LIMIT && v == INT64_MAX) gh_buf_str(&b, "off");
     else if (options[i].kind == KIND_DEBUG) gh_buf_str(&b, v ? "gctrace=1" : "gctrace=0");
+    else if (options[i].kind == KIND_STATS) gh_buf_str(&b, v == 2 ? "json" : v ? "1" : "0");
+    else if (options[i].kind == KIND_PATH) gh_buf_str(&b, v ? (const char *)(uintptr_t)v : "(none)");
     else gh_buf_u64(&b, (uint64_t)v);
     gh_buf_str(&b, "  (");
     gh_buf_str(&b, options[i].doc);

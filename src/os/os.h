@@ -78,6 +78,16 @@ int gh_os_context_regs(const void *ucontext, uintptr_t *out, int n);
 /* The end (exclusive) of the mapping that holds addr: a thread's stack top; 0 if unknown.
  * Reads /proc/self/maps with raw system calls: safe in a signal handler. */
 uintptr_t gh_os_stack_top(uintptr_t addr);
+/* One line of /proc/self/maps; path is "" for an anonymous mapping, valid
+ * only during the callback. */
+typedef struct gh_os_mapping {
+  uintptr_t lo, hi, offset;
+  const char *path;
+  _Bool readable, writable, executable, shared;
+} gh_os_mapping;
+/* Calls fn for each mapping of the process, in address order, until it
+ * returns false. Raw system calls, no allocation. */
+void gh_os_each_mapping(_Bool (*fn)(const gh_os_mapping *m, void *arg), void *arg);
 /* Writes the thread's name (/proc/self/task/TID/comm) into buf; "?" if unknown. */
 void gh_os_thread_name(uint64_t tid, char *buf, size_t n);
 /* 1 if the thread blocks sig (its SigBlk mask), 0 if not, -1 if unknown. */
@@ -94,6 +104,10 @@ int64_t gh_os_cgroup_memory_limit(void);
 void gh_os_write_stderr(const char *buf, size_t len);
 int gh_os_dup_stderr(void); /* a close-on-exec copy of fd 2, or 2 if that fails */
 void gh_os_write_fd(int fd, const char *buf, size_t len);
+/* Opens a file for writing (created or truncated); "%p" in path becomes the
+ * pid. Returns the fd, or -1 with errno set. */
+int gh_os_open_output(const char *path);
+void gh_os_close(int fd);
 __attribute__((noreturn)) void gh_os_abort(void);
 const char *gh_os_getenv(const char *name); /* scans environ; never allocates */
 int gh_os_getpid(void);

@@ -317,33 +317,85 @@ static long read_small_file(const char *path, char *buf, size_t n) {
   return (long)len;
 }
 
-uintptr_t gh_os_stack_top(uintptr_t addr) {
+/* Reads /proc/self/maps with raw system calls, one line at a time, into a
+ * stack buffer (no allocation: safe in a signal handler and inside malloc). */
+void gh_os_each_mapping(bool (*fn)(const gh_os_mapping *m, void *arg), void *arg) {
   int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  char buf[4096];
+  if (fd < 0) return;
+  char buf[8192];
   size_t have = 0;
-  uintptr_t top = 0;
-  for (;;) {
+  bool more = true;
+  while (more) {
     long r = syscall(SYS_read, fd, buf + have, sizeof buf - 1 - have);
     if (r <= 0) break;
     have += (size_t)r;
     buf[have] = 0;
     char *line = buf, *nl;
-    while ((nl = strchr(line, '\n')) != NULL) { /* "lo-hi perms ..." */
+    while (more && (nl = strchr(line, '\n')) != NULL) { /* "lo-hi perms offset dev inode   path" */
+      *nl = 0;
       const char *p = line;
-      uintptr_t lo = parse_hex(&p);
-      uintptr_t hi = *p == '-' ? (p++, parse_hex(&p)) : 0;
-      if (addr >= lo && addr < hi) top = hi;
+      gh_os_mapping m = {0};
+      m.lo = parse_hex(&p);
+      m.hi = *p == '-' ? (p++, parse_hex(&p)) : 0;
+      while (*p == ' ') p++;
+      m.readable = p[0] == 'r';
+      m.writable = p[0] && p[1] == 'w';
+      m.executable = p[0] && p[1] && p[2] == 'x';
+      m.shared = p[0] && p[1] && p[2] && p[3] == 's';
+      for (int field = 0; field < 4 && *p; field++) { /* perms, offset, dev, inode */
+        while (*p && *p != ' ') p++;
+        while (*p == ' ') p++;
+        if (field == 0) {
+          const char *q = p;
+          m.offset = parse_hex(&q);
+        }
+      }
+      m.path = p;
+      more = fn(&m, arg);
       line = nl + 1;
     }
-    if (top) break;
     have = (size_t)(buf + have - line);
     memmove(buf, line, have);
     if (have == sizeof buf - 1) have = 0; /* an absurdly long line: drop it */
   }
   syscall(SYS_close, fd);
-  return top;
 }
+
+typedef struct { uintptr_t addr, top; } stack_top_query;
+
+static bool find_top(const gh_os_mapping *m, void *arg) {
+  stack_top_query *q = arg;
+  if (q->addr >= m->lo && q->addr < m->hi) q->top = m->hi;
+  return q->top == 0;
+}
+
+uintptr_t gh_os_stack_top(uintptr_t addr) {
+  stack_top_query q = {addr, 0};
+  gh_os_each_mapping(find_top, &q);
+  return q.top;
+}
+
+/* Opens path for writing (created or truncated, close-on-exec), with every
+ * "%p" replaced by the process id, so each process of a tree gets its own. */
+int gh_os_open_output(const char *path) {
+  char name[4096];
+  size_t n = 0;
+  for (const char *s = path; *s && n < sizeof name - 24; s++) {
+    if (s[0] == '%' && s[1] == 'p') {
+      char digits[16];
+      int k = 0;
+      for (unsigned pid = (unsigned)getpid(); k == 0 || pid; pid /= 10) digits[k++] = (char)('0' + pid % 10);
+      while (k) name[n++] = digits[--k];
+      s++;
+      continue;
+    }
+    name[n++] = *s;
+  }
+  name[n] = 0;
+  return (int)syscall(SYS_openat, AT_FDCWD, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+}
+
+void gh_os_close(int fd) { syscall(SYS_close, fd); }
 
 static void task_path(char *path, uint64_t tid, const char *leaf) {
   char digits[24];
