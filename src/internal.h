@@ -16,6 +16,7 @@
  *   mfinal           -- finalizers and their thread
  *   mgcmark          -- marking
  *   mgc              -- the collector's cycle and pacing
+ *   heapdump         -- gh_dump_heap: the heap's layout as text (goheap map)
  *   everywhere: panic options mstats sizeclasses lockrank
  *   back edges:
  *   mpagealloc -> mheap: the page allocator walks the heap's arena list (gh_heap.all_arenas)
@@ -249,8 +250,8 @@ typedef struct gh_mspan {
   uint32_t xsweepgen;      /* I5 */
   uint32_t alloc_count_before_cache; /* alloc_count when last cached or swept (stats) */
   uintptr_t limit;         /* end of usable data: start + nelems*elemsize, or + size */
-  struct gh_special *specials; /* finalizers, sorted by offset (speciallock) */
-  struct gh_special *specials_last; /* the last of them: appending is O(1) (speciallock) */
+  struct gh_special *specials; /* finalizers and profile records, sorted by offset (speciallock) */
+  struct gh_special *specials_cursor; /* the last one inserted, or NULL (speciallock) */
   gh_mutex speciallock;    /* rank GH_RANK_SPECIAL, set by gh_mheap_alloc_span */
 } gh_mspan;
 _Static_assert(sizeof(gh_mspan) % GH_CACHELINE == 0, "gh_mspan must fill whole cache lines");
@@ -302,6 +303,12 @@ typedef struct gh_mcentral {
 #define GH_MCACHE_SPARE_BYTES (128 << 10) /* ... and at most this much per class */
 struct gh_class_stats;
 typedef struct gh_mcache {
+  /* The heap profile (mprof.c; Go: mcache.nextSample): bytes still to
+   * allocate before the next sampled allocation; every allocation subtracts
+   * its size, and a negative result samples it. */
+  int64_t next_sample;
+  uint64_t sample_rng;      /* the sampling distance's random state; 0 until seeded */
+  uint32_t sampling;        /* 1 while this thread records a sample (no nested samples) */
   gh_mspan *alloc[GH_NUM_SPAN_CLASSES]; /* the span to allocate from; &gh_emptyspan if none */
   /* Go: mcache.tiny. Noscan collected requests under 16 bytes are packed into
    * one 16-byte block; tiny is its address (0 if none), tinyoffset the first
@@ -462,6 +469,7 @@ uint32_t gh_mspan_next_free_index(gh_mspan *s);
 void gh_mspan_refill_alloc_cache(gh_mspan *s, uint32_t word);
 uint32_t gh_mspan_count_alloc(const gh_mspan *s);
 bool gh_mspan_is_allocated(const gh_mspan *s, uint32_t i); /* I1, racy-safe reads */
+bool gh_mspan_is_live(const gh_mspan *s, uint32_t i);      /* ... and not freed since the last sweep */
 void gh_mspan_check(const gh_mspan *s); /* aborts with a message if an invariant fails */
 void gh_mspan_flush_nmalloc(gh_mspan *s, struct gh_class_stats *local);
 void gh_mspan_recount(gh_mspan *s);
@@ -583,8 +591,16 @@ void gh_gc_fork_prepare_leaves(void); /* the collector's leaf locks, after the h
 void gh_gc_fork_parent_leaves(void);
 void gh_gc_fork_parent(void);
 void gh_gc_fork_child(void);
+bool gh_gc_stop_and_run(void (*prepare)(void), void (*fn)(void *ctx), void *ctx); /* see mgc.c */
 void gh_gc_prepare_mark(void);          /* world running, gc lock held */
 void gh_gc_mark(gh_mark_result *out);   /* world stopped */
+/* The leak check's mark (mgcmark.c): prepare with the world running, then
+ * mark, mark from each unreached object, read the bits, end: world stopped. */
+void gh_gc_prepare_leak_mark(void);
+bool gh_gc_mark_leaks(void);
+void gh_gc_mark_from_object(gh_mspan *s, uintptr_t lo, uintptr_t hi);
+bool gh_gc_is_marked(gh_mspan *s, uintptr_t p);
+void gh_gc_end_leak_mark(void);
 void gh_gc_mark_fork_prepare(void);
 void gh_gc_mark_fork_parent(void);
 void gh_gc_mark_fork_child(void);
@@ -593,6 +609,10 @@ void gh_special_scan_roots(gh_mspan *s, void (*scan)(uintptr_t lo, uintptr_t hi,
 uint64_t gh_special_queue_unreachable(gh_mspan *s, bool (*is_marked)(gh_mspan *, uintptr_t),
                                       uint64_t (*mark)(gh_mspan *, uintptr_t));
 void gh_special_sweep(gh_mspan *s);
+struct gh_bucket;
+bool gh_special_add_profile(gh_mspan *s, uintptr_t p, struct gh_bucket *b, uint64_t size);
+void gh_special_each_profile(const gh_mspan *s, void (*fn)(uintptr_t p, struct gh_bucket *b, uint64_t size, void *arg),
+                             void *arg);
 void gh_special_drop_all(gh_mspan *s);
 void gh_special_fork_child(gh_mspan *s);
 void gh_finq_scan_roots(void (*scan)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx);
@@ -601,6 +621,35 @@ void gh_finq_fork_prepare(void);
 void gh_finq_fork_parent(void);
 void gh_finq_fork_child(void);
 extern uint64_t gh_finalizers_run;
+
+/* ---- mprof.c: the heap profile (Go: mprof.go) ---------------------------------------- */
+#define GH_PROF_MAX_STACK 32
+/* One call stack and the counts of the sampled objects allocated there (Go:
+ * bucket + memRecord). Never freed; counts are atomic. */
+typedef struct gh_bucket {
+  struct gh_bucket *hnext;   /* hash chain (CAS-pushed) */
+  struct gh_bucket *allnext; /* every bucket (CAS-pushed) */
+  uint64_t hash;
+  uint64_t xalloc_objects, xalloc_bytes, xfree_objects, xfree_bytes;
+  uint32_t nstk;
+  uintptr_t stk[];           /* return addresses, innermost first */
+} gh_bucket;
+/* The countdown of the calling thread's mcache went negative at the
+ * allocation p: samples it (when profiling is on) and draws the next
+ * distance. ra: the return address of goheap's entry point. Returns p. */
+void *gh_mprof_malloc(void *p, size_t size, uintptr_t ra);
+void gh_mprof_free(gh_bucket *b, uint64_t size); /* a sampled object was freed */
+gh_bucket *gh_mprof_buckets(void);               /* all buckets, newest first */
+int64_t gh_mprof_rate(void);
+void gh_mprof_at_exit(void);                     /* GOHEAP_PROFILE */
+/* The sampling step of every allocation, with the thread's mcache c. */
+#define GH_MPROF_COUNT(c, p, size)                                                          \
+  (gh_unlikely(((c)->next_sample -= (int64_t)(size)) < 0)                                  \
+       ? gh_mprof_malloc((p), (size), (uintptr_t)__builtin_return_address(0))              \
+       : (p))
+
+/* ---- pprof.c: profile.proto (github.com/google/pprof/proto/profile.proto) ---------- */
+int gh_pprof_write_heap(int fd, int64_t rate); /* every bucket, as a heap profile; 0 or -1 */
 
 /* ---- malloc.c ----------------------------------------------------------------------- */
 void gh_ensure_init(void);
@@ -623,6 +672,8 @@ __attribute__((noreturn)) void gh_throw2(const char *msg, const char *detail, ui
 typedef struct gh_buf {
   char *p, *end;
 } gh_buf;
+/* One warning line: an exit-time output to `path` (from option `variable`) failed; errno says why. */
+void gh_report_output_error(const char *variable, const char *path);
 void gh_buf_str(gh_buf *b, const char *s);
 void gh_buf_u64(gh_buf *b, uint64_t v);
 void gh_buf_hex(gh_buf *b, uint64_t v);

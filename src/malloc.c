@@ -117,7 +117,7 @@ static GH_ALWAYS_INLINE void clear(void *p, size_t n) {
 }
 
 /* Go: malloc.go:(*mcache).nextFree. Slow path: advance in the span, or refill. */
-static GH_NOINLINE void *small_alloc_slow(gh_spanclass sc, size_t zero_bytes) {
+static GH_NOINLINE void *small_alloc_slow(gh_spanclass sc, size_t size, size_t zero_bytes) {
   gh_mcache *c = gh_enter_mcache();
   if (!c) return fail_enomem();
   gh_mspan *s = c->alloc[sc];
@@ -137,21 +137,22 @@ static GH_NOINLINE void *small_alloc_slow(gh_spanclass sc, size_t zero_bytes) {
   gh_leave(c);
   if (zero_bytes && needzero) memset(p, 0, zero_bytes);
   if (gh_spanclass_collected(sc)) gh_gc_maybe_start(); /* Go: mallocgc's shouldhelpgc */
-  return p;
+  return GH_MPROF_COUNT(c, p, size);
 }
 
-/* zero_bytes: how many bytes must read as zero (calloc), 0 for none. */
-static GH_ALWAYS_INLINE void *small_alloc(gh_spanclass sc, size_t zero_bytes) {
+/* size: the bytes requested (the heap profile counts them); zero_bytes: how
+ * many bytes must read as zero (calloc), 0 for none. */
+static GH_ALWAYS_INLINE void *small_alloc(gh_spanclass sc, size_t size, size_t zero_bytes) {
   gh_mcache *c = gh_tls_mcache;
   if (gh_likely(c != NULL)) {
     gh_mspan *s = c->alloc[sc];
     void *p = next_free_fast(s);
     if (gh_likely(p != NULL)) {
       if (zero_bytes && s->needzero) clear(p, zero_bytes);
-      return p;
+      return GH_MPROF_COUNT(c, p, size);
     }
   }
-  return small_alloc_slow(sc, zero_bytes);
+  return small_alloc_slow(sc, size, zero_bytes);
 }
 
 /* ---- large objects (Go: mcache.go:allocLarge) ------------------------------------ */
@@ -186,13 +187,13 @@ static GH_NOINLINE void *large_alloc(size_t size, uintptr_t align_pages, bool ze
   gh_leave(c);
   if (zero && needzero) memset(p, 0, clear);
   if (kind != GH_KIND_MANUAL) gh_gc_maybe_start();
-  return p;
+  return c ? GH_MPROF_COUNT(c, p, size) : p;
 }
 
 /* ---- the malloc family ---------------------------------------------------------- */
 
 GH_FAST void *gh_malloc(size_t size) {
-  if (gh_likely(size <= GH_MAX_SMALL_SIZE)) return small_alloc(gh_make_spanclass(gh_size_to_class(size), GH_KIND_MANUAL), 0);
+  if (gh_likely(size <= GH_MAX_SMALL_SIZE)) return small_alloc(gh_make_spanclass(gh_size_to_class(size), GH_KIND_MANUAL), size, 0);
   return large_alloc(size, 0, false, GH_KIND_MANUAL);
 }
 
@@ -200,7 +201,7 @@ GH_FAST void *gh_calloc(size_t n, size_t size) {
   size_t bytes;
   if (gh_unlikely(__builtin_mul_overflow(n, size, &bytes))) return fail_enomem();
   if (gh_likely(bytes <= GH_MAX_SMALL_SIZE))
-    return small_alloc(gh_make_spanclass(gh_size_to_class(bytes), GH_KIND_MANUAL), bytes ? bytes : 1);
+    return small_alloc(gh_make_spanclass(gh_size_to_class(bytes), GH_KIND_MANUAL), bytes, bytes ? bytes : 1);
   return large_alloc(bytes, 0, true, GH_KIND_MANUAL);
 }
 
@@ -212,7 +213,7 @@ GH_FAST void *gh_calloc(size_t n, size_t size) {
 static GH_NOINLINE void *tiny_alloc_slow(size_t size) {
   gh_mcache *c = gh_enter_mcache(); /* small_alloc's fast path, outside gh_fast */
   if (!c) return fail_enomem();
-  void *p = small_alloc(gh_make_spanclass(GH_TINY_CLASS, GH_KIND_NOSCAN), GH_TINY_SIZE);
+  void *p = small_alloc(gh_make_spanclass(GH_TINY_CLASS, GH_KIND_NOSCAN), size, GH_TINY_SIZE);
   if (p && (size < c->tinyoffset || c->tiny == 0)) {
     c->tiny = (uintptr_t)p;
     c->tinyoffset = size;
@@ -233,7 +234,7 @@ static GH_ALWAYS_INLINE void *tiny_alloc(size_t size) {
     else if ((size & 1) == 0) off = (off + 1) & ~(uintptr_t)1;
     if (off + size <= GH_TINY_SIZE) {
       c->tinyoffset = off + size;
-      return (void *)(c->tiny + off);
+      return GH_MPROF_COUNT(c, (void *)(c->tiny + off), size);
     }
   }
   return tiny_alloc_slow(size);
@@ -244,7 +245,7 @@ static GH_ALWAYS_INLINE void *collected_alloc(size_t size, uint32_t kind) {
   if (kind == GH_KIND_NOSCAN && size < GH_TINY_SIZE) return tiny_alloc(size);
   if (gh_likely(size <= GH_MAX_SMALL_SIZE)) { /* zeroed whole: the collector scans whole slots */
     uint32_t c = gh_size_to_class(size);
-    return small_alloc(gh_make_spanclass(c, kind), gh_class_size(c));
+    return small_alloc(gh_make_spanclass(c, kind), size, gh_class_size(c));
   }
   return large_alloc(size, 0, true, kind);
 }
@@ -268,7 +269,7 @@ static void *aligned_alloc_impl(size_t align, size_t size) {
   uint32_t c = aligned_class(align, size);
   if (c) { /* small_alloc's fast path outside gh_fast: not a safe point */
     gh_mcache *m = gh_enter();
-    void *p = small_alloc(gh_make_spanclass(c, GH_KIND_MANUAL), 0);
+    void *p = small_alloc(gh_make_spanclass(c, GH_KIND_MANUAL), size, 0);
     gh_leave(m);
     return p;
   }

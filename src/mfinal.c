@@ -1,29 +1,51 @@
 /*
- * mfinal.c -- specials: finalizers attached to collected objects, the
- * finalizer queue and the finalizer thread. (Go: mheap.go's specials,
- * mfinal.go.)
+ * mfinal.c -- specials: finalizers and heap-profile records attached to
+ * objects, the finalizer queue and the finalizer thread. (Go: mheap.go's
+ * specials, mfinal.go.)
  *
- * A finalizer is a "special" record on the span of its object, in a list
- * sorted by offset (Go: mspan.specials). A collection treats each one as a
- * root for what its object references (not for the object itself: mgcmark.c),
- * so everything a finalizable object points to stays alive. At the end of the
- * mark, an object with a finalizer that was not marked is marked after all
- * (kept one more cycle), its special is removed, and (fn, obj, arg) goes on
- * the finalizer queue, itself a root. The finalizer thread runs each queued
- * finalizer once; the object is freed by a later collection unless the
- * finalizer made it reachable again. Two finalizable objects that reference
- * each other keep each other alive forever (as in Go: documented).
+ * A special is a record on the span of its object, in a list sorted by
+ * offset, then kind (Go: mspan.specials). Two kinds:
+ *   - a finalizer (collected objects). A collection treats each one as a
+ *     root for what its object references (not for the object itself:
+ *     mgcmark.c), so everything a finalizable object points to stays alive.
+ *     At the end of the mark, an object with a finalizer that was not marked
+ *     is marked after all (kept one more cycle), its special is removed, and
+ *     (fn, obj, arg) goes on the finalizer queue, itself a root. The
+ *     finalizer thread runs each queued finalizer once; the object is freed
+ *     by a later collection unless the finalizer made it reachable again. Two
+ *     finalizable objects that reference each other keep each other alive
+ *     forever (as in Go: documented).
+ *   - a profile record (any object the heap profile sampled: mprof.c), which
+ *     tells mprof.c when its object is freed (Go: specialprofile).
+ * A sweep that frees an object drops its specials (gh_special_sweep), as
+ * does the death of a large object (gh_special_drop_all).
+ *
+ * Insertion: objects are mostly given specials in allocation order, which
+ * rises within a span between two sweeps, so the search for the place of a
+ * new special starts from the last one inserted (the cursor) when that lies
+ * before it: filling a span costs O(n), not O(n^2) (Go walks from the head).
  *
  * Locks: a span's speciallock protects its list; specials_lock protects the
  * fixalloc of records; finq_lock the queue. None is held across a call out.
  */
 #include "internal.h"
 
+typedef enum { SPECIAL_FINALIZER, SPECIAL_PROFILE } special_kind;
+
 typedef struct gh_special {
-  struct gh_special *next; /* sorted by offset */
+  struct gh_special *next; /* sorted by (offset, kind) */
   uint32_t offset;         /* byte offset of the object in the span */
-  void (*fn)(void *obj, void *arg);
-  void *arg;
+  uint8_t kind;            /* special_kind */
+  union {
+    struct {               /* SPECIAL_FINALIZER */
+      void (*fn)(void *obj, void *arg);
+      void *arg;
+    };
+    struct {               /* SPECIAL_PROFILE */
+      struct gh_bucket *bucket;
+      uint64_t size;       /* the bytes requested */
+    };
+  };
 } gh_special;
 
 typedef struct gh_finalizer {
@@ -60,49 +82,75 @@ static void special_free(gh_special *sp) {
   gh_mutex_unlock(&specials_lock);
 }
 
-/* Re-finds the last special after removals (speciallock held). */
-static void fix_last(gh_mspan *s) {
-  gh_special *sp = s->specials;
-  while (sp && sp->next) sp = sp->next;
-  s->specials_last = sp;
+static bool before(const gh_special *sp, uint32_t offset, uint8_t kind) {
+  return sp->offset < offset || (sp->offset == offset && sp->kind < kind);
+}
+
+/* The link where a special (offset, kind) is or would go (speciallock held). */
+static gh_special **find_link(gh_mspan *s, uint32_t offset, uint8_t kind) {
+  gh_special **link = &s->specials;
+  if (s->specials_cursor && before(s->specials_cursor, offset, kind)) link = &s->specials_cursor->next;
+  while (*link && before(*link, offset, kind)) link = &(*link)->next;
+  return link;
+}
+
+/* Unlinks *link (speciallock held). */
+static gh_special *unlink_special(gh_mspan *s, gh_special **link) {
+  gh_special *sp = *link;
+  *link = sp->next;
+  s->specials_cursor = NULL; /* it may have been sp */
+  return sp;
 }
 
 /* Adds, replaces (fn != NULL) or removes (fn == NULL) the finalizer at offset.
- * false if out of memory. Objects are mostly given finalizers in allocation
- * order, so a new special usually goes after the last one: that is checked
- * first, instead of walking the list (Go walks it). */
-static bool set_special(gh_mspan *s, uint32_t offset, void (*fn)(void *, void *), void *arg) {
-  gh_special *fresh = fn ? special_new() : NULL;
+ * false if out of memory. */
+static bool set_finalizer(gh_mspan *s, uint32_t offset, void (*fn)(void *, void *), void *arg) {
+  gh_special *fresh = fn ? special_new() : NULL, *old = NULL;
   if (fn && !fresh) return false;
   gh_mutex_lock(&s->speciallock);
-  if (fresh && s->specials_last && s->specials_last->offset < offset) {
-    *fresh = (gh_special){.offset = offset, .fn = fn, .arg = arg};
-    s->specials_last->next = fresh;
-    s->specials_last = fresh;
-    gh_mutex_unlock(&s->speciallock);
-    return true;
-  }
-  gh_special **link = &s->specials;
-  while (*link && (*link)->offset < offset) link = &(*link)->next;
-  gh_special *old = *link && (*link)->offset == offset ? *link : NULL;
-  if (old && fn) { /* replace: bdwgc's behaviour (Go panics instead) */
-    old->fn = fn;
-    old->arg = arg;
-  } else if (old) {
-    *link = old->next;
+  gh_special **link = find_link(s, offset, SPECIAL_FINALIZER);
+  bool found = *link && (*link)->offset == offset && (*link)->kind == SPECIAL_FINALIZER;
+  if (found && fn) { /* replace: bdwgc's behaviour (Go panics instead) */
+    (*link)->fn = fn;
+    (*link)->arg = arg;
+  } else if (found) {
+    old = unlink_special(s, link);
   } else if (fn) {
-    fresh->offset = offset;
-    fresh->fn = fn;
-    fresh->arg = arg;
-    fresh->next = *link;
-    *link = fresh;
+    *fresh = (gh_special){.next = *link, .offset = offset, .kind = SPECIAL_FINALIZER, .fn = fn, .arg = arg};
+    *link = s->specials_cursor = fresh;
     fresh = NULL;
   }
-  fix_last(s);
   gh_mutex_unlock(&s->speciallock);
   if (fresh) special_free(fresh);
-  if (old && !fn) special_free(old);
+  if (old) special_free(old);
   return true;
+}
+
+/* Records that the object at p in s was sampled by the heap profile
+ * (mprof.c); false if out of memory. */
+bool gh_special_add_profile(gh_mspan *s, uintptr_t p, struct gh_bucket *b, uint64_t size) {
+  gh_special *sp = special_new();
+  if (!sp) return false;
+  uint32_t offset = (uint32_t)(p - s->start_addr);
+  gh_mutex_lock(&s->speciallock);
+  gh_special **link = find_link(s, offset, SPECIAL_PROFILE);
+  *sp = (gh_special){.next = *link, .offset = offset, .kind = SPECIAL_PROFILE, .bucket = b, .size = size};
+  *link = s->specials_cursor = sp;
+  gh_mutex_unlock(&s->speciallock);
+  return true;
+}
+
+/* Calls fn for each profile record of s, in address order (world stopped). */
+void gh_special_each_profile(const gh_mspan *s, void (*fn)(uintptr_t p, struct gh_bucket *b, uint64_t size, void *arg),
+                             void *arg) {
+  for (gh_special *sp = s->specials; sp; sp = sp->next)
+    if (sp->kind == SPECIAL_PROFILE) fn(s->start_addr + sp->offset, sp->bucket, sp->size, arg);
+}
+
+/* A special whose object is gone: a profile record reports the free. */
+static void special_release(gh_special *sp) {
+  if (sp->kind == SPECIAL_PROFILE) gh_mprof_free(sp->bucket, sp->size);
+  special_free(sp);
 }
 
 static void *finalizer_thread(void *arg);
@@ -129,7 +177,7 @@ void gh_set_finalizer(void *obj, void (*fn)(void *obj, void *arg), void *arg) {
     gh_report_bad_pointer("gh_set_finalizer", p, GH_BAD_NOT_COLLECTED, s, 0);
   } else if (gh_base(obj) != obj && !tiny) { /* tiny objects share a block: any offset */
     gh_report_bad_pointer("gh_set_finalizer", p, GH_BAD_INTERIOR, s, 0);
-  } else if (!set_special(s, (uint32_t)(p - s->start_addr), fn, arg)) {
+  } else if (!set_finalizer(s, (uint32_t)(p - s->start_addr), fn, arg)) {
     gh_os_write_stderr("goheap: gh_set_finalizer: out of memory\n", 40);
   }
   gh_leave(c);
@@ -141,6 +189,7 @@ void gh_set_finalizer(void *obj, void (*fn)(void *obj, void *arg), void *arg) {
 void gh_special_scan_roots(gh_mspan *s, void (*scan)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx) {
   bool noscan = gh_spanclass_noscan(s->spanclass);
   for (gh_special *sp = s->specials; sp; sp = sp->next) {
+    if (sp->kind != SPECIAL_FINALIZER) continue;
     uintptr_t p = s->start_addr + sp->offset;
     uint32_t i = gh_spanclass_is_large(s->spanclass) ? 0 : gh_mspan_obj_index(s, p);
     uintptr_t start = s->start_addr + (uintptr_t)i * s->elemsize;
@@ -178,15 +227,14 @@ uint64_t gh_special_queue_unreachable(gh_mspan *s, bool (*is_marked)(gh_mspan *,
   while (*link) {
     gh_special *sp = *link;
     uintptr_t p = s->start_addr + sp->offset;
-    if (is_marked(s, p) || !finq_push((gh_finalizer){sp->fn, (void *)p, sp->arg})) {
+    if (sp->kind != SPECIAL_FINALIZER || is_marked(s, p) ||
+        !finq_push((gh_finalizer){sp->fn, (void *)p, sp->arg})) {
       link = &sp->next;
       continue;
     }
     kept += mark(s, p);
-    *link = sp->next;
-    special_free(sp);
+    special_free(unlink_special(s, link));
   }
-  fix_last(s);
   return kept;
 }
 
@@ -206,32 +254,38 @@ void gh_finq_wake(void) {
 }
 
 
-/* Removes the specials of objects a sweep freed (explicit frees). */
+/* Removes the specials of objects a sweep freed. */
 void gh_special_sweep(gh_mspan *s) {
+  gh_special *gone = NULL;
   gh_mutex_lock(&s->speciallock);
   gh_special **link = &s->specials;
   while (*link) {
-    gh_special *sp = *link;
-    uint32_t i = gh_mspan_obj_index(s, s->start_addr + sp->offset);
+    uint32_t i = gh_mspan_obj_index(s, s->start_addr + (*link)->offset);
     if (s->alloc_bits[i / 64] >> (i % 64) & 1) {
-      link = &sp->next;
+      link = &(*link)->next;
       continue;
     }
-    *link = sp->next;
-    special_free(sp);
+    gh_special *sp = unlink_special(s, link);
+    sp->next = gone;
+    gone = sp;
   }
-  fix_last(s);
   gh_mutex_unlock(&s->speciallock);
+  while (gone) {
+    gh_special *next = gone->next;
+    special_release(gone);
+    gone = next;
+  }
 }
 
+/* A large object died: all its specials go. */
 void gh_special_drop_all(gh_mspan *s) {
   gh_mutex_lock(&s->speciallock);
   gh_special *sp = s->specials;
-  s->specials = s->specials_last = NULL;
+  s->specials = s->specials_cursor = NULL;
   gh_mutex_unlock(&s->speciallock);
   while (sp) {
     gh_special *next = sp->next;
-    special_free(sp);
+    special_release(sp);
     sp = next;
   }
 }

@@ -218,6 +218,38 @@ static void start_sweeper(void) {
 /* Below the caller's frame, so below the registers its prologue saved. */
 static GH_NOINLINE uintptr_t frame_below(void) { return (uintptr_t)__builtin_frame_address(0); }
 
+static void install_signal(void) {
+  if (gc.signal_installed) return;
+  gh_world_install_signal();
+  gc.signal_installed = true;
+}
+
+/*
+ * For the tools that read the whole heap (the leak check, the heap dump):
+ * runs fn with the world stopped between two collections. The previous
+ * cycle's sweep is finished first, so every mark bit is zero (I7) and fn may
+ * use them if it zeroes them again; no collection starts meanwhile (gc_lock).
+ * prepare, if any, runs before the stop (gathering roots). The calling
+ * thread's registers and stack are roots, as in gc_cycle. false if the world
+ * could not be stopped (reported by world.c).
+ */
+GH_NOINLINE bool gh_gc_stop_and_run(void (*prepare)(void), void (*fn)(void *ctx), void *ctx) {
+  __builtin_unwind_init();
+  if (gh_register_thread() != 0) return false;
+  gh_mutex_lock(&gc_lock);
+  gh_tls_mcache->stop_sp = frame_below();
+  install_signal();
+  gh_gc_finish_sweep();
+  if (prepare) prepare();
+  bool stopped = gh_world_stop();
+  if (stopped) {
+    fn(ctx);
+    gh_world_start();
+  }
+  gh_mutex_unlock(&gc_lock);
+  return stopped;
+}
+
 /* The collecting thread is a root like the others: its callee-saved
  * registers are spilled into this frame, which lives until the mark is
  * over, and its stack is scanned from below it (mgcmark.c:setup_jobs). */
@@ -230,10 +262,7 @@ static GH_NOINLINE void gc_cycle(bool forced) {
     gh_mutex_unlock(&gc_lock); /* another thread collected meanwhile */
     return;
   }
-  if (!gc.signal_installed) {
-    gh_world_install_signal();
-    gc.signal_installed = true;
-  }
+  install_signal();
   start_sweeper();
   gh_gc_prepare_mark();
   cycle_times t = {.start = gh_os_nanotime(), .heap_before = gh_atomic_load_relaxed(&gh_heap_live)};

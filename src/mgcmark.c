@@ -87,6 +87,7 @@ static GH_DATA struct {
   gh_thread_root *threads;  /* stopped threads (world stopped) */
   uint32_t threads_cap;
   bool scan_manual;
+  bool leak;                /* the leak check's mark: manual objects are marked, not roots */
   uint64_t stack_bytes, global_bytes;
 } work = {.lock = GH_MUTEX_INIT(GH_RANK_MARKWORK)};
 
@@ -232,11 +233,12 @@ static inline gh_mspan *span_of_cached(uintptr_t v, gh_mspan **last) {
  * any, and queues it for scanning. */
 static inline void mark_word(gh_marker *m, uintptr_t v, gh_mspan **last) {
   gh_mspan *s = span_of_cached(v, last);
-  if (!s || !gh_spanclass_collected(s->spanclass) || v >= s->limit) return;
+  if (!s || v >= s->limit || (!gh_spanclass_collected(s->spanclass) && !work.leak)) return;
   bool large = gh_spanclass_is_large(s->spanclass);
   uint32_t i = large ? 0 : gh_mspan_obj_index(s, v);
   uint64_t bit = 1ull << (i % 64);
   if (i >= s->freeindex && !(s->alloc_bits[i / 64] & bit)) return; /* a free slot */
+  if (gh_unlikely(work.leak) && !large && !gh_mspan_is_live(s, i)) return; /* freed, not yet swept */
   uint64_t *w = &s->gcmark_bits[i / 64];
   if ((gh_atomic_load_relaxed(w) & bit) || (gh_atomic_or(w, bit) & bit)) return;
   m->marked_bytes += s->elemsize;
@@ -306,7 +308,7 @@ static void scan_manual_span(gh_marker *m, gh_mspan *s) {
 
 static void span_root(gh_mspan *s, void *ctx) {
   gh_marker *m = ctx;
-  if (!gh_spanclass_collected(s->spanclass)) scan_manual_span(m, s);
+  if (!gh_spanclass_collected(s->spanclass) && !work.leak) scan_manual_span(m, s);
   if (s->specials) gh_special_scan_roots(s, scan_cb, m);
 }
 
@@ -457,6 +459,7 @@ static void setup_jobs(void) {
   work.scan_manual = gh_option_get(GH_OPT_SCAN_MANUAL) != 0;
 }
 
+
 /* ---- the mark, start to end (world stopped) --------------------------------------------------- */
 
 static void run_workers(uint32_t n) {
@@ -506,13 +509,17 @@ static void queue_finalizers(gh_mspan *s, void *ctx) {
   if (s->specials) *(uint64_t *)ctx += gh_special_queue_unreachable(s, is_marked, mark_object);
 }
 
+static void mark_all(uint32_t n) {
+  work.xoverflow = 0;
+  run_workers(n);
+  recover_overflow();
+}
+
 void gh_gc_mark(gh_mark_result *out) {
   setup_jobs();
   uint32_t n = wanted_workers();
   if (n > workers_running + 1) n = workers_running + 1;
-  work.xoverflow = 0;
-  run_workers(n);
-  recover_overflow();
+  mark_all(n);
   uint64_t kept = 0;
   gh_mheap_each_span(queue_finalizers, &kept);
   *out = (gh_mark_result){.workers = n, .marked_bytes = kept, .stack_bytes = work.stack_bytes,
@@ -522,4 +529,105 @@ void gh_gc_mark(gh_mark_result *out) {
     out->manual_bytes += markers[i].manual_bytes;
     out->cpu_ns += markers[i].cpu_ns;
   }
+}
+
+/* ---- the leak check's mark (leakcheck.c) ------------------------------------------------
+ * Roots as a collection's, plus every private writable anonymous mapping
+ * (where programs keep their own allocators' memory: Python's object arenas,
+ * GCC's collected pages), less goheap's heap and metadata and the main
+ * thread's stack (scanned from its stack pointer as a thread root, so that
+ * dead frames below it keep nothing alive). Manual objects are marked and
+ * scanned like collected ones instead of being roots. */
+
+typedef struct exclusions {
+  gh_range *r;
+  uint32_t n, cap;
+} exclusions;
+
+static void exclude(uintptr_t lo, uintptr_t hi, void *arg) {
+  exclusions *e = arg;
+  if (e->n == e->cap && !gh_metadata_grow((void **)&e->r, &e->cap, e->n, sizeof *e->r, 256)) return;
+  uint32_t i = e->n++;
+  for (; i > 0 && e->r[i - 1].lo > lo; i--) e->r[i] = e->r[i - 1]; /* sorted by lo */
+  e->r[i] = (gh_range){lo, hi};
+}
+
+static bool anonymous(const gh_os_mapping *m) {
+  return m->path[0] == 0 || __builtin_strcmp(m->path, "[heap]") == 0 ||
+         __builtin_strncmp(m->path, "[anon:", 6) == 0;
+}
+
+/* Adds [lo, hi) less the excluded ranges. */
+static void add_minus(uintptr_t lo, uintptr_t hi, const exclusions *e) {
+  for (uint32_t i = 0; i < e->n && lo < hi; i++) {
+    if (e->r[i].hi <= lo) continue;
+    if (e->r[i].lo >= hi) break;
+    add_segment(lo, e->r[i].lo > lo ? e->r[i].lo : lo, NULL);
+    lo = e->r[i].hi;
+  }
+  if (lo < hi) add_segment(lo, hi, NULL);
+}
+
+static bool add_anonymous(const gh_os_mapping *m, void *arg) {
+  if (m->readable && m->writable && !m->shared && anonymous(m)) add_minus(m->lo, m->hi, arg);
+  return true;
+}
+
+static GH_DATA bool metadata_complete;
+
+/* World running, gc lock held. */
+void gh_gc_prepare_leak_mark(void) {
+  gh_gc_prepare_mark();
+  exclusions e = {0};
+  metadata_complete = gh_os_each_metadata(exclude, &e);
+  gh_mutex_lock(&gh_heap.lock);
+  for (uint32_t i = 0; i < gh_heap.narenas; i++)
+    exclude(gh_heap.all_arenas[i]->base, gh_heap.all_arenas[i]->base + GH_ARENA_SIZE, &e);
+  gh_mutex_unlock(&gh_heap.lock);
+  uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+  uintptr_t top = gh_os_stack_top(sp);
+  if (top) exclude(sp & ~(uintptr_t)4095, top, &e); /* this thread's stack: a thread root */
+  gh_os_each_mapping(add_anonymous, &e);
+  if (e.r) gh_os_release(e.r, e.cap * sizeof *e.r);
+}
+
+/* World stopped: marks what the roots reach, manual objects included; false
+ * if goheap's metadata could not all be left out (then some leaks may be
+ * missed, never invented). */
+bool gh_gc_mark_leaks(void) {
+  setup_jobs();
+  work.leak = true;
+  uint32_t n = wanted_workers();
+  if (n > workers_running + 1) n = workers_running + 1;
+  mark_all(n);
+  return metadata_complete;
+}
+
+/* World stopped, after gh_gc_mark_leaks: marks what the object at [lo, hi)
+ * reaches, not counting its pointers to itself (as LeakSanitizer). */
+void gh_gc_mark_from_object(gh_mspan *s, uintptr_t lo, uintptr_t hi) {
+  bool was = is_marked(s, lo);
+  mark_object(s, lo);
+  work.nworkers = 1;
+  work.xnwait = 0;
+  scan_block(&markers[0], lo, hi);
+  drain(&markers[0]);
+  recover_overflow();
+  if (!was) {
+    uint32_t i = gh_spanclass_is_large(s->spanclass) ? 0 : gh_mspan_obj_index(s, lo);
+    s->gcmark_bits[i / 64] &= ~(1ull << (i % 64));
+  }
+}
+
+bool gh_gc_is_marked(gh_mspan *s, uintptr_t p) { return is_marked(s, p); }
+
+static void clear_marks(gh_mspan *s, void *arg) {
+  (void)arg;
+  __builtin_memset(s->gcmark_bits, 0, gh_span_bitmap_words(s) * sizeof(uint64_t));
+}
+
+/* World stopped: back to I7 (no mark bit set between collections). */
+void gh_gc_end_leak_mark(void) {
+  work.leak = false;
+  gh_mheap_each_span(clear_marks, NULL);
 }

@@ -73,6 +73,15 @@ bool gh_mspan_is_allocated(const gh_mspan *s, uint32_t i) {
   return gh_atomic_load_acquire(&s->alloc_bits[i / 64]) >> (i % 64) & 1;
 }
 
+/* Slot i holds an object: allocated (I1) and not freed by a free a sweep has
+ * not merged yet. For readers that hold the world still. */
+bool gh_mspan_is_live(const gh_mspan *s, uint32_t i) {
+  uint64_t bit = 1ull << (i % 64);
+  if ((gh_atomic_load_relaxed(&s->free_bits[i / 64]) | gh_atomic_load_relaxed(&s->xremote_free_bits[i / 64])) & bit)
+    return false;
+  return gh_mspan_is_allocated(s, i);
+}
+
 /* Checks I1-I4, I6 and I7 for a swept span the caller owns; aborts on a violation. */
 void gh_mspan_check(const gh_mspan *s) {
   uint32_t nwords = gh_span_bitmap_words(s), count = 0;

@@ -147,6 +147,21 @@ void gh_throw2(const char *msg, const char *detail, uint64_t val) {
 
 void gh_throw(const char *msg) { gh_throw2(msg, NULL, 0); }
 
+/* An exit-time output (GOHEAP_PROFILE=..., ...) could not be written: one warning line, errno's reason. */
+void gh_report_output_error(const char *variable, const char *path) {
+  int err = gh_os_get_errno();
+  char msg[512];
+  gh_buf b = {msg, msg + sizeof msg - 1};
+  gh_buf_str(&b, "goheap: cannot write ");
+  gh_buf_str(&b, variable);
+  gh_buf_str(&b, "=");
+  gh_buf_str(&b, path);
+  gh_buf_str(&b, ": ");
+  gh_buf_str(&b, gh_os_strerror(err));
+  gh_buf_str(&b, "\n");
+  gh_os_write_stderr(msg, (size_t)(b.p - msg));
+}
+
 gh_error_mode gh_set_error_mode(gh_error_mode mode) {
   gh_ensure_init();
   gh_error_mode old = (gh_error_mode)gh_option_get(GH_OPT_ON_ERROR);

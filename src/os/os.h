@@ -34,6 +34,9 @@ int gh_os_commit(void *addr, size_t size);        /* Reserved -> Ready */
 int gh_os_decommit(void *addr, size_t size);      /* give the pages back; they read as zero after */
 void gh_os_release(void *addr, size_t size);      /* -> None */
 void *gh_os_alloc_metadata(size_t size);          /* fresh zeroed read/write memory, NULL on failure */
+/* Calls fn for every metadata mapping not released yet; false if some could
+ * not be recorded (the table of them was full). */
+_Bool gh_os_each_metadata(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg);
 size_t gh_os_page_size(void);
 
 /* ---- locks: a futex mutex that spins briefly before sleeping (goheap's
@@ -100,10 +103,20 @@ void gh_os_each_data_segment(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), 
  * memory.limit_in_bytes), or -1 if none. */
 int64_t gh_os_cgroup_memory_limit(void);
 
+/* ---- call stacks ---- */
+/* The return addresses of the calling thread's frames, innermost first; the count. */
+int gh_os_backtrace(uintptr_t *pcs, int max);
+/* The loaded object holding pc (path and load address) and the nearest
+ * exported symbol below pc (NULL if none); false if pc is in no object. */
+_Bool gh_os_symbolize(uintptr_t pc, const char **object, uintptr_t *object_base, const char **symbol,
+                      uintptr_t *symbol_addr);
+
 /* ---- process ---- */
+/* Flushes stdio's buffers and _exit()s: for exit-time reports that change the status. */
+__attribute__((noreturn)) void gh_os_exit_now(int status);
 void gh_os_write_stderr(const char *buf, size_t len);
 int gh_os_dup_stderr(void); /* a close-on-exec copy of fd 2, or 2 if that fails */
-void gh_os_write_fd(int fd, const char *buf, size_t len);
+int gh_os_write_fd(int fd, const char *buf, size_t len); /* 0, or -1 with errno */
 /* Opens a file for writing (created or truncated); "%p" in path becomes the
  * pid. Returns the fd, or -1 with errno set. */
 int gh_os_open_output(const char *path);
@@ -112,9 +125,11 @@ __attribute__((noreturn)) void gh_os_abort(void);
 const char *gh_os_getenv(const char *name); /* scans environ; never allocates */
 int gh_os_getpid(void);
 uint64_t gh_os_nanotime(void); /* monotonic */
+uint64_t gh_os_realtime_ns(void); /* since the Unix epoch */
 /* Resident set size in bytes read from /proc/self/statm, 0 if unknown. */
 uint64_t gh_os_rss(void);
 int gh_os_get_errno(void);
+const char *gh_os_strerror(int e); /* the C library's message for errno e */
 void gh_os_set_errno(int e);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <execinfo.h>
 #include <link.h>
 #include <sched.h>
 #include <ucontext.h>
@@ -19,6 +20,7 @@
 #include <linux/futex.h>
 #include <stdbool.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -67,11 +69,55 @@ int gh_os_decommit(void *addr, size_t size) {
   return madvise(addr, size, MADV_DONTNEED);
 }
 
-void gh_os_release(void *addr, size_t size) { munmap(addr, size); }
+/* Every mapping of goheap's own metadata, so that the leak check can leave
+ * them out of its roots (span structs hold the address of each span's first
+ * object). Slots are claimed by CAS on lo and freed by storing 0: no lock,
+ * so nothing to take across fork. If the table fills up, `meta_overflow`
+ * says that some metadata went unrecorded. */
+#define META_SLOTS 2048
+static GH_DATA struct { uintptr_t lo, hi; } meta[META_SLOTS];
+static GH_DATA uint32_t meta_overflow;
+
+static void meta_add(uintptr_t lo, size_t size) {
+  for (uint32_t i = 0; i < META_SLOTS; i++) {
+    uintptr_t zero = 0;
+    if (__atomic_load_n(&meta[i].lo, __ATOMIC_RELAXED) == 0 &&
+        __atomic_compare_exchange_n(&meta[i].lo, &zero, lo, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+      __atomic_store_n(&meta[i].hi, lo + size, __ATOMIC_RELEASE);
+      return;
+    }
+  }
+  __atomic_store_n(&meta_overflow, 1, __ATOMIC_RELAXED);
+}
+
+static void meta_remove(uintptr_t lo) {
+  for (uint32_t i = 0; i < META_SLOTS; i++) {
+    if (__atomic_load_n(&meta[i].lo, __ATOMIC_ACQUIRE) == lo) {
+      __atomic_store_n(&meta[i].hi, 0, __ATOMIC_RELAXED);
+      __atomic_store_n(&meta[i].lo, 0, __ATOMIC_RELEASE);
+      return;
+    }
+  }
+}
+
+_Bool gh_os_each_metadata(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg) {
+  for (uint32_t i = 0; i < META_SLOTS; i++) {
+    uintptr_t lo = __atomic_load_n(&meta[i].lo, __ATOMIC_ACQUIRE), hi = __atomic_load_n(&meta[i].hi, __ATOMIC_ACQUIRE);
+    if (lo && hi > lo) fn(lo, hi, arg);
+  }
+  return !__atomic_load_n(&meta_overflow, __ATOMIC_RELAXED);
+}
+
+void gh_os_release(void *addr, size_t size) {
+  meta_remove((uintptr_t)addr);
+  munmap(addr, size);
+}
 
 void *gh_os_alloc_metadata(size_t size) {
   void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  return p == MAP_FAILED ? NULL : p;
+  if (p == MAP_FAILED) return NULL;
+  meta_add((uintptr_t)p, size);
+  return p;
 }
 
 size_t gh_os_page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
@@ -124,14 +170,16 @@ int gh_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void
 
 uint64_t gh_os_thread_id(void) { return (uint64_t)syscall(SYS_gettid); }
 
-void gh_os_write_fd(int fd, const char *buf, size_t len) {
+int gh_os_write_fd(int fd, const char *buf, size_t len) {
   while (len > 0) {
     ssize_t n = write(fd, buf, len);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
+    if (n == 0) errno = EIO;
+    if (n <= 0) return -1;
     buf += n;
     len -= (size_t)n;
   }
+  return 0;
 }
 
 void gh_os_write_stderr(const char *buf, size_t len) { gh_os_write_fd(2, buf, len); }
@@ -152,6 +200,12 @@ const char *gh_os_getenv(const char *name) {
 }
 
 int gh_os_getpid(void) { return (int)getpid(); }
+
+uint64_t gh_os_realtime_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 uint64_t gh_os_nanotime(void) {
   struct timespec ts;
@@ -176,6 +230,7 @@ uint64_t gh_os_rss(void) {
 }
 
 int gh_os_get_errno(void) { return errno; }
+const char *gh_os_strerror(int e) { return strerror(e); }
 void gh_os_set_errno(int e) { errno = e; }
 
 /* ---- waiting ---------------------------------------------------------------- */
@@ -469,4 +524,29 @@ int64_t gh_os_cgroup_memory_limit(void) {
   if (read_small_file("/sys/fs/cgroup/memory.max", buf, sizeof buf) > 0) return parse_limit(buf);
   if (read_small_file("/sys/fs/cgroup/memory/memory.limit_in_bytes", buf, sizeof buf) > 0) return parse_limit(buf);
   return -1;
+}
+
+/* ---- call stacks ---------------------------------------------------------------- */
+
+/* The C library's unwinder (DWARF tables: no frame pointers needed). Its
+ * first call loads libgcc_s, which allocates: mprof.c calls it once early. */
+int gh_os_backtrace(uintptr_t *pcs, int max) { return backtrace((void **)pcs, max); }
+
+/* "name+0xoff" of the symbol containing pc and "file" of its object, as far as
+ * the dynamic symbol table knows (dladdr never allocates); false if no object. */
+_Bool gh_os_symbolize(uintptr_t pc, const char **object, uintptr_t *object_base, const char **symbol,
+                      uintptr_t *symbol_addr) {
+  Dl_info info;
+  if (!dladdr((void *)pc, &info) || !info.dli_fname) return 0;
+  *object = info.dli_fname;
+  *object_base = (uintptr_t)info.dli_fbase;
+  *symbol = info.dli_sname;
+  *symbol_addr = (uintptr_t)info.dli_saddr;
+  return 1;
+}
+
+/* Flushes the C library's streams (the program's output), then exits now. */
+void gh_os_exit_now(int status) {
+  fflush(NULL);
+  _exit(status);
 }
