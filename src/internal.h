@@ -672,8 +672,9 @@ __attribute__((noreturn)) void gh_throw2(const char *msg, const char *detail, ui
 typedef struct gh_buf {
   char *p, *end;
 } gh_buf;
-/* One warning line: an exit-time output to `path` (from option `variable`) failed; errno says why. */
-void gh_report_output_error(const char *variable, const char *path);
+/* One warning line on fd: an exit-time output to `path` (from option
+ * `variable`) failed; errno says why. */
+void gh_report_output_error(int fd, const char *variable, const char *path);
 void gh_buf_str(gh_buf *b, const char *s);
 void gh_buf_u64(gh_buf *b, uint64_t v);
 void gh_buf_hex(gh_buf *b, uint64_t v);
@@ -722,5 +723,6 @@ extern uint64_t gh_large_nmalloc, gh_large_nfree, gh_large_bytes; /* atomic */
  * fast path need not count). The collector's pacer compares it with the goal. */
 extern uint64_t gh_heap_live;
 void gh_stats_init(void); /* after the options are read */
+void gh_stats_at_exit(void); /* GOHEAP_STATS */
 
 #endif /* GH_INTERNAL_H */

@@ -257,5 +257,6 @@ static void leak_check_at_exit(void) {
 __attribute__((destructor)) static void reports_at_exit(void) {
   if (!gh_atomic_load_acquire(&gh_initialized)) return;
   gh_mprof_at_exit();
+  gh_stats_at_exit();
   leak_check_at_exit();
 }

@@ -233,7 +233,7 @@ void gh_mprof_at_exit(void) {
   const char *path = gh_option_path(GH_OPT_PROFILE);
   if (!path) return;
   int fd = gh_os_open_output(path);
-  if (fd < 0 || gh_write_heap_profile(fd) != 0) gh_report_output_error("GOHEAP_PROFILE", path);
+  if (fd < 0 || gh_write_heap_profile(fd) != 0) gh_report_output_error(2, "GOHEAP_PROFILE", path);
   if (fd >= 0) gh_os_close(fd);
 }
 

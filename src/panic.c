@@ -148,7 +148,7 @@ void gh_throw2(const char *msg, const char *detail, uint64_t val) {
 void gh_throw(const char *msg) { gh_throw2(msg, NULL, 0); }
 
 /* An exit-time output (GOHEAP_PROFILE=..., ...) could not be written: one warning line, errno's reason. */
-void gh_report_output_error(const char *variable, const char *path) {
+void gh_report_output_error(int fd, const char *variable, const char *path) {
   int err = gh_os_get_errno();
   char msg[512];
   gh_buf b = {msg, msg + sizeof msg - 1};
@@ -157,9 +157,15 @@ void gh_report_output_error(const char *variable, const char *path) {
   gh_buf_str(&b, "=");
   gh_buf_str(&b, path);
   gh_buf_str(&b, ": ");
-  gh_buf_str(&b, gh_os_strerror(err));
+  const char *why = gh_os_strerror(err);
+  if (why) {
+    gh_buf_str(&b, why);
+  } else {
+    gh_buf_str(&b, "error ");
+    gh_buf_u64(&b, (uint64_t)err);
+  }
   gh_buf_str(&b, "\n");
-  gh_os_write_stderr(msg, (size_t)(b.p - msg));
+  gh_os_write_fd(fd, msg, (size_t)(b.p - msg));
 }
 
 gh_error_mode gh_set_error_mode(gh_error_mode mode) {

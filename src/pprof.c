@@ -17,7 +17,11 @@
  *                 s stands for 1 / (1 - exp(-s/rate)) allocations);
  *   location      one per distinct return address: address = the return
  *                 address - 1 (inside the call instruction, so it symbolizes
- *                 to the calling line), and the mapping that holds it;
+ *                 to the calling line), and the mapping that holds it; with
+ *   function      the exported function holding it, when the dynamic symbol
+ *                 table knows one (dladdr): stripped programs such as Debian's
+ *                 python3 keep those names, and pprof replaces them with what
+ *                 the file's debug information says where it has some;
  *   mapping       one per executable mapping of a file in /proc/self/maps
  *                 (start, limit, file offset, path): pprof symbolizes the
  *                 program and its libraries from these files;
@@ -80,6 +84,16 @@ static void msg_packed(pb_msg *m, uint32_t field, const uint64_t *v, uint32_t n)
   m->p = put_varint(m->p, (uint64_t)field << 3 | 2);
   m->p = put_varint(m->p, len);
   __builtin_memcpy(m->p, tmp, len);
+  m->p += len;
+}
+
+/* A submessage inside a message under construction. */
+static void msg_bytes(pb_msg *m, uint32_t field, const pb_msg *sub) {
+  size_t len = (size_t)(sub->p - sub->data);
+  if ((size_t)(m->end - m->p) < len + 20) return;
+  m->p = put_varint(m->p, (uint64_t)field << 3 | 2);
+  m->p = put_varint(m->p, len);
+  __builtin_memcpy(m->p, sub->data, len);
   m->p += len;
 }
 
@@ -173,6 +187,22 @@ typedef struct loc_table {
   uint64_t cap, n;
 } loc_table;
 
+/* A Function named after the exported symbol holding pc, with the id of its
+ * location; 0 (none written) if the dynamic symbol table has no such symbol. */
+static uint64_t write_function(pb_out *o, strtab *t, uint64_t id, uintptr_t pc) {
+  const char *object, *symbol;
+  uintptr_t base, saddr;
+  if (!gh_os_symbolize(pc, &object, &base, &symbol, &saddr) || !symbol) return 0;
+  int64_t name = out_string(o, t, symbol);
+  pb_msg m;
+  msg_init(&m);
+  msg_varint(&m, 1, id);             /* id */
+  msg_varint(&m, 2, (uint64_t)name); /* name */
+  msg_varint(&m, 3, (uint64_t)name); /* system_name */
+  out_msg(o, 5, &m);
+  return id;
+}
+
 /* The location id of pc (1-based), writing the location the first time. */
 static uint64_t location(pb_out *o, loc_table *lt, const mapping_table *mt, uintptr_t pc) {
   uint64_t i = (pc * 0x9E3779B97F4A7C15ull) >> 20;
@@ -181,13 +211,20 @@ static uint64_t location(pb_out *o, loc_table *lt, const mapping_table *mt, uint
     if (*slot == pc) return i % lt->cap + 1;
     if (*slot) continue;
     *slot = pc;
+    uint64_t id = i % lt->cap + 1, function = write_function(o, mt->strings, id, pc - 1);
     pb_msg m;
     msg_init(&m);
-    msg_varint(&m, 1, i % lt->cap + 1);        /* id */
+    msg_varint(&m, 1, id);                     /* id */
     msg_varint(&m, 2, mapping_of(mt, pc));     /* mapping_id */
     msg_varint(&m, 3, pc - 1);                 /* address: inside the call */
+    if (function) {                            /* line: {function_id} */
+      pb_msg line;
+      msg_init(&line);
+      msg_varint(&line, 1, function);
+      msg_bytes(&m, 4, &line);
+    }
     out_msg(o, 4, &m);
-    return i % lt->cap + 1;
+    return id;
   }
 }
 
@@ -246,9 +283,9 @@ static void write_header(pb_out *o, strtab *t, int64_t rate) {
   for (int i = 0; i < NUM_TYPES; i++) value_type(o, 1, out_string(o, t, names[i]), i % 2 ? bytes : count);
   value_type(o, 11, out_string(o, t, "space"), bytes);                          /* period_type */
   out_varint(o, 12, (uint64_t)(rate > 0 ? rate : 1));                           /* period */
-  int64_t drop = out_string(o, t, "(gh_[a-z_]+|malloc|calloc|realloc|reallocarray|free|posix_memalign|"
-                                  "aligned_alloc|memalign|valloc|pvalloc|__libc_[a-z_]+|small_alloc_slow|"
-                                  "large_alloc|tiny_alloc_slow|aligned_alloc_impl|collected_alloc)");
+  int64_t drop = out_string(o, t, "(gh_[a-z_]+|malloc|calloc|realloc|reallocarray|posix_memalign|aligned_alloc|"
+                                  "memalign|valloc|pvalloc|__libc_(malloc|calloc|realloc|memalign|valloc|pvalloc)|"
+                                  "__posix_memalign|small_alloc_slow|large_alloc|tiny_alloc_slow|aligned_alloc_impl)");
   out_varint(o, 7, (uint64_t)drop);                                             /* drop_frames */
   out_varint(o, 9, gh_os_realtime_ns());                                        /* time_nanos */
   out_varint(o, 14, (uint64_t)out_string(o, t, names[3]));                      /* default_sample_type */

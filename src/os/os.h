@@ -106,8 +106,8 @@ int64_t gh_os_cgroup_memory_limit(void);
 /* ---- call stacks ---- */
 /* The return addresses of the calling thread's frames, innermost first; the count. */
 int gh_os_backtrace(uintptr_t *pcs, int max);
-/* The loaded object holding pc (path and load address) and the nearest
- * exported symbol below pc (NULL if none); false if pc is in no object. */
+/* The loaded object holding pc (path and load address) and the exported
+ * function whose extent holds pc (NULL if none); false if pc is in no object. */
 _Bool gh_os_symbolize(uintptr_t pc, const char **object, uintptr_t *object_base, const char **symbol,
                       uintptr_t *symbol_addr);
 
@@ -129,7 +129,7 @@ uint64_t gh_os_realtime_ns(void); /* since the Unix epoch */
 /* Resident set size in bytes read from /proc/self/statm, 0 if unknown. */
 uint64_t gh_os_rss(void);
 int gh_os_get_errno(void);
-const char *gh_os_strerror(int e); /* the C library's message for errno e */
+const char *gh_os_strerror(int e); /* strerror's words for common file errors; NULL for others */
 void gh_os_set_errno(int e);
 
 #endif

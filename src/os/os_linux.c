@@ -230,7 +230,32 @@ uint64_t gh_os_rss(void) {
 }
 
 int gh_os_get_errno(void) { return errno; }
-const char *gh_os_strerror(int e) { return strerror(e); }
+/* strerror's words for what open(2) and write(2) may answer, without
+ * strerror: it may translate, and so allocate, in a program that set a
+ * locale. NULL for the others. */
+const char *gh_os_strerror(int e) {
+  switch (e) {
+  case ENOENT: return "No such file or directory";
+  case EACCES: return "Permission denied";
+  case EPERM: return "Operation not permitted";
+  case ENOTDIR: return "Not a directory";
+  case EISDIR: return "Is a directory";
+  case EROFS: return "Read-only file system";
+  case ENOSPC: return "No space left on device";
+  case EDQUOT: return "Disk quota exceeded";
+  case ELOOP: return "Too many levels of symbolic links";
+  case ENAMETOOLONG: return "File name too long";
+  case EMFILE: return "Too many open files";
+  case ENFILE: return "Too many open files in system";
+  case ETXTBSY: return "Text file busy";
+  case EIO: return "Input/output error";
+  case EPIPE: return "Broken pipe";
+  case EBADF: return "Bad file descriptor";
+  case ENOMEM: return "Cannot allocate memory";
+  case EFBIG: return "File too large";
+  default: return NULL;
+  }
+}
 void gh_os_set_errno(int e) { errno = e; }
 
 /* ---- waiting ---------------------------------------------------------------- */
@@ -532,16 +557,19 @@ int64_t gh_os_cgroup_memory_limit(void) {
  * first call loads libgcc_s, which allocates: mprof.c calls it once early. */
 int gh_os_backtrace(uintptr_t *pcs, int max) { return backtrace((void **)pcs, max); }
 
-/* "name+0xoff" of the symbol containing pc and "file" of its object, as far as
- * the dynamic symbol table knows (dladdr never allocates); false if no object. */
+/* The object holding pc, and the symbol of the dynamic symbol table whose
+ * extent holds pc (NULL if none: dladdr's "nearest symbol below" would name
+ * static functions after the exported one before them). dladdr1 never allocates. */
 _Bool gh_os_symbolize(uintptr_t pc, const char **object, uintptr_t *object_base, const char **symbol,
                       uintptr_t *symbol_addr) {
   Dl_info info;
-  if (!dladdr((void *)pc, &info) || !info.dli_fname) return 0;
+  const ElfW(Sym) *sym = NULL;
+  if (!dladdr1((void *)pc, &info, (void **)&sym, RTLD_DL_SYMENT) || !info.dli_fname) return 0;
   *object = info.dli_fname;
   *object_base = (uintptr_t)info.dli_fbase;
-  *symbol = info.dli_sname;
-  *symbol_addr = (uintptr_t)info.dli_saddr;
+  bool exact = info.dli_sname && sym && pc - (uintptr_t)info.dli_saddr < sym->st_size;
+  *symbol = exact ? info.dli_sname : NULL;
+  *symbol_addr = exact ? (uintptr_t)info.dli_saddr : 0;
   return 1;
 }
 
