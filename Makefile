@@ -1,5 +1,6 @@
 # goheap -- Go's runtime memory allocator in C.
-#   make          build build/libgoheap.so (soname libgoheap.so.0) and build/libgoheap.a
+#   make          build build/libgoheap.so (soname libgoheap.so.0), build/libgoheap.a
+#                 and the goheap command (build/goheap: tools/goheap/)
 #   make debug    the same with GH_DEBUG=1 (invariant checks, lock order) in build/debug/
 #   make demo     build, then show goheap serving real programs under LD_PRELOAD
 #   make test     build, then run every test suite; ends with "N passed, N failed"
@@ -31,7 +32,9 @@ TEST_BINS := $(foreach t,$(TEST_SRCS),$(B)/tests/$(word 2,$(subst /, ,$(t)))-$(b
 
 .PHONY: all lib debug tests test demo bench bench-quick install uninstall clean sizeclasses sizeclasses-check
 
-all: lib
+include tools/goheap/goheap.mk
+
+all: lib $(GOHEAP_TOOL)
 lib: $(SO) $(B)/libgoheap.so $(B)/$(SONAME) $(B)/libgoheap.a
 
 $(B)/obj/%.o: src/%.c $(HDRS)
@@ -89,12 +92,12 @@ $(D)/tests/gc-%: tests/gc/%.c $(D)/libgoheap.a tests/testhelper.h $(HDRS) tests/
 	@mkdir -p $(D)/tests && $(CC) -std=gnu11 -O1 -g $(WARN) -DGH_DEBUG=1 -Iinclude -Isrc -Itests $< $(D)/libgoheap.a \
 	  -L$(B)/tests/lib -lgcroot -Wl,-rpath,'$$ORIGIN/../../tests/lib' -ldl -lpthread -o $@
 
-tests: lib debug $(TEST_BINS) $(DEBUG_TEST_BINS)
+tests: lib debug $(GOHEAP_TOOL) $(TEST_BINS) $(DEBUG_TEST_BINS)
 
 test: tests
 	CC=$(CC) bash tests/run.sh
 
-demo: lib
+demo: lib $(GOHEAP_TOOL)
 	bash demo/demo.sh
 
 bench: lib
@@ -115,7 +118,7 @@ sizeclasses-check: $(B)/mksizeclasses
 	@mkdir -p $(B)/gen && $(B)/mksizeclasses $(B)/gen
 	diff -u src/sizeclasses.h $(B)/gen/sizeclasses.h && diff -u src/sizeclasses.c $(B)/gen/sizeclasses.c
 
-install: lib
+install: lib install-goheap
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/cmake/goheap
 	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(notdir $(SO)) $(DESTDIR)$(LIBDIR)/$(SONAME)
@@ -129,6 +132,7 @@ install: lib
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libgoheap.* $(DESTDIR)$(INCDIR)/goheap.h $(DESTDIR)$(LIBDIR)/pkgconfig/goheap.pc
+	rm -f $(DESTDIR)$(PREFIX)/bin/goheap
 	rm -rf $(DESTDIR)$(LIBDIR)/cmake/goheap
 
 clean:

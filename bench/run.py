@@ -994,6 +994,7 @@ def main():
                     help="run only the malloc part (manual) or only the collected part (gc); default all")
     ap.add_argument("--workloads", help="comma-separated subset of workloads (of either part)")
     ap.add_argument("--allocators", help="comma-separated subset of goheap,glibc,mimalloc,jemalloc,tcmalloc "
+                    "(and goheap-noprof: goheap with its heap profile off, on request only) "
                                          "(malloc part) and goheap,bdwgc,go (collected part)")
     ap.add_argument("--no-callgrind", action="store_true", help="skip the callgrind tables")
     ap.add_argument("--no-install", action="store_true", help="do not apt-get install missing peers")
@@ -1007,6 +1008,7 @@ def main():
     all_names = ["goheap"] + [p[0] for p in PEERS]
     gc_all_names = [g[0] for g in GC_ALLOCATORS]
     want = args.allocators.split(",") if args.allocators else all_names + gc_all_names[1:]
+    all_names.append("goheap-noprof")  # only on request: the heap profile's cost (GOHEAP_PROFILE_RATE=0)
     for n in want:
         if n not in all_names + gc_all_names:
             ap.error(f"unknown allocator {n}")
@@ -1035,6 +1037,10 @@ def main():
                 log(f"bench: goheap library {goheap_lib} not found (run `make` first, or set GOHEAP_LIB)")
                 sys.exit(2)
             allocators.append({"name": n, "lib": goheap_lib, "version": goheap_version()})
+            continue
+        if n == "goheap-noprof":
+            allocators.append({"name": n, "lib": goheap_lib, "env": {"GOHEAP_PROFILE_RATE": "0"},
+                               "version": goheap_version() + ", heap profile off (GOHEAP_PROFILE_RATE=0)"})
             continue
         pkg, libs = next((p[1], p[2]) for p in PEERS if p[0] == n)
         if libs is None:
@@ -1144,7 +1150,7 @@ def main():
         for w in workloads:
             cmd, stdin, env = cmds[w[0]]
             for a in runnable:
-                one(rnd, w[0], a["name"], lambda ms, a=a: run_once(cmd, stdin, env, a["lib"], timeout))
+                one(rnd, w[0], a["name"], lambda ms, a=a: run_once(cmd, stdin, {**env, **a.get("env", {})}, a["lib"], timeout))
         for w in gc_workloads:
             cmd, stdin, env = cmds[w[0]]
             for a in gc_names:

@@ -13,10 +13,10 @@
  *   mcache           -- per-thread span cache
  *   world            -- thread registry, stop the world
  *   malloc override  -- the malloc family and the glibc extras
- *   mfinal           -- finalizers and their thread
+ *   mfinal mprof pprof -- specials (finalizers, profile records), the heap profile
  *   mgcmark          -- marking
  *   mgc              -- the collector's cycle and pacing
- *   heapdump         -- gh_dump_heap: the heap's layout as text (goheap map)
+ *   heapdump leakcheck -- tools that read the whole heap with the world stopped
  *   everywhere: panic options mstats sizeclasses lockrank
  *   back edges:
  *   mpagealloc -> mheap: the page allocator walks the heap's arena list (gh_heap.all_arenas)
@@ -26,6 +26,8 @@
  *   mcache -> world: a thread's first mcache registers the thread (gh_world_register)
  *   world -> mgc: fork hooks and thread registration (gh_gc_fork_*, gh_register_thread)
  *   malloc -> mgc: allocation starts and paces collections (gh_gc_maybe_start, gh_gc_init)
+ *   malloc -> mprof: a sampled allocation records its stack (Go: mallocgc's profilealloc)
+ *   malloc -> heapdump, leakcheck: the exit-time reports run beside initialisation
  *   mfinal -> mgc: the finalizer thread registers as a mutator (gh_register_thread)
  *   panic -> malloc: gh_set_error_mode initialises first (gh_ensure_init)
  *   mstats -> malloc, mfixalloc, mheap, mcache, world, mgc: gh_read_stats and
@@ -309,6 +311,8 @@ typedef struct gh_mcache {
   int64_t next_sample;
   uint64_t sample_rng;      /* the sampling distance's random state; 0 until seeded */
   uint32_t sampling;        /* 1 while this thread records a sample (no nested samples) */
+  uintptr_t outer_ra;       /* set while an entry point allocates through another (realloc
+                               through malloc): the return address the stack starts at */
   gh_mspan *alloc[GH_NUM_SPAN_CLASSES]; /* the span to allocate from; &gh_emptyspan if none */
   /* Go: mcache.tiny. Noscan collected requests under 16 bytes are packed into
    * one 16-byte block; tiny is its address (0 if none), tinyoffset the first
@@ -611,6 +615,7 @@ uint64_t gh_special_queue_unreachable(gh_mspan *s, bool (*is_marked)(gh_mspan *,
 void gh_special_sweep(gh_mspan *s);
 struct gh_bucket;
 bool gh_special_add_profile(gh_mspan *s, uintptr_t p, struct gh_bucket *b, uint64_t size);
+bool gh_special_take_profile(gh_mspan *s, uintptr_t p, struct gh_bucket **b, uint64_t *size);
 void gh_special_each_profile(const gh_mspan *s, void (*fn)(uintptr_t p, struct gh_bucket *b, uint64_t size, void *arg),
                              void *arg);
 void gh_special_drop_all(gh_mspan *s);
@@ -639,6 +644,8 @@ typedef struct gh_bucket {
  * distance. ra: the return address of goheap's entry point. Returns p. */
 void *gh_mprof_malloc(void *p, size_t size, uintptr_t ra);
 void gh_mprof_free(gh_bucket *b, uint64_t size); /* a sampled object was freed */
+/* realloc resized p in place: to the profile, a free and a new allocation. */
+void gh_mprof_resized(void *p, size_t size, uintptr_t ra);
 gh_bucket *gh_mprof_buckets(void);               /* all buckets, newest first */
 int64_t gh_mprof_rate(void);
 void gh_mprof_at_exit(void);                     /* GOHEAP_PROFILE */
@@ -650,6 +657,10 @@ void gh_mprof_at_exit(void);                     /* GOHEAP_PROFILE */
 
 /* ---- pprof.c: profile.proto (github.com/google/pprof/proto/profile.proto) ---------- */
 int gh_pprof_write_heap(int fd, int64_t rate); /* every bucket, as a heap profile; 0 or -1 */
+
+/* ---- exit-time reports (called by malloc.c's destructor) ------------------------------ */
+void gh_heapdump_at_exit(void); /* GOHEAP_DUMP */
+void gh_leak_at_exit(void);     /* GOHEAP_LEAKCHECK; may _exit */
 
 /* ---- malloc.c ----------------------------------------------------------------------- */
 void gh_ensure_init(void);
@@ -718,6 +729,7 @@ void gh_stats_count(gh_class_stats *local, uint32_t sizeclass, uint64_t nmalloc,
 void gh_stats_flush_local(gh_class_stats *local); /* into the global table, then zero */
 void gh_stats_add_local(gh_class_stats *sum, const gh_class_stats *local);
 extern uint64_t gh_large_nmalloc, gh_large_nfree, gh_large_bytes; /* atomic */
+extern uint64_t gh_large_bytes_total; /* cumulative bytes of large blocks allocated (atomic) */
 /* Go: gcControllerState.heapLive. Bytes in live objects plus the free slots of
  * cached spans (they count as allocated from cacheSpan to uncacheSpan, so the
  * fast path need not count). The collector's pacer compares it with the goal. */

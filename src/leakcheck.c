@@ -11,20 +11,21 @@
  *      whose free is not swept yet is not allocated), with the stack and
  *      requested size its profile record holds (every allocation has one
  *      with GOHEAP_LEAKCHECK=1, which samples them all);
- *   3. mark from each listed object in turn, not counting its pointers to
- *      itself: a listed object some other listed one reaches is an
- *      "indirect" leak, the others "direct" (LeakSanitizer's terms: a lost
- *      list is one direct leak, its head, and indirect ones, its nodes; of a
- *      lost cycle the first object listed is direct);
+ *   3. mark from each listed object not marked yet, in turn, not counting
+ *      its pointers to itself: a listed object some other listed one reaches
+ *      is an "indirect" leak, the others "direct" (LeakSanitizer's terms: a
+ *      lost list is one direct leak, its head, and indirect ones, its nodes;
+ *      of a lost cycle the object at the lowest address is direct, as
+ *      valgrind reports it, where LeakSanitizer calls the whole cycle
+ *      indirect);
  *   4. add the objects up per (stack, direct or not), clear every mark bit
  *      (I7), and restart the world.
  * Then the report, largest groups first, direct before indirect, each stack
  * symbolized as far as the dynamic symbol tables go (function+offset and
  * object+offset; addr2line can take the object offsets further).
  *
- * At exit (GOHEAP_LEAKCHECK=1), this file also runs goheap's exit-time
- * reports in order: the heap profile, the heap dump, the statistics, then
- * the leak check, which may end the process with GOHEAP_LEAKCHECK_EXITCODE.
+ * At exit (GOHEAP_LEAKCHECK=1) the check is the last of goheap's exit-time
+ * reports (malloc.c): it may end the process with GOHEAP_LEAKCHECK_EXITCODE.
  *
  * Memory: the lists live in metadata mappings, released before returning.
  */
@@ -108,9 +109,9 @@ static void add_to_group(leak_state *st, const leak *l, bool direct) {
 }
 
 static void classify(leak_state *st) {
-  for (uint32_t i = 0; i < st->nleaks; i++) {
+  for (uint32_t i = 0; i < st->nleaks; i++) { /* a marked one's own reach is marked already */
     gh_mspan *s = gh_span_of(st->leaks[i].p);
-    gh_gc_mark_from_object(s, st->leaks[i].p, object_end(s, st->leaks[i].p));
+    if (!gh_gc_is_marked(s, st->leaks[i].p)) gh_gc_mark_from_object(s, st->leaks[i].p, object_end(s, st->leaks[i].p));
   }
   st->groups_cap = st->nleaks * 2 + 16;
   st->groups = gh_os_alloc_metadata(st->groups_cap * sizeof *st->groups);
@@ -243,20 +244,13 @@ uint64_t gh_check_leaks(int fd) {
 static GH_DATA int report_fd = 2; /* a copy of stderr: programs may close theirs first */
 
 __attribute__((constructor)) static void leakcheck_init(void) {
-  gh_ensure_init();
+  gh_options_init();
   if (gh_option_get(GH_OPT_LEAKCHECK)) report_fd = gh_os_dup_stderr();
 }
 
-static void leak_check_at_exit(void) {
+/* GOHEAP_LEAKCHECK=1: the last of the exit-time reports (malloc.c), as it may end the process. */
+void gh_leak_at_exit(void) {
   if (!gh_option_get(GH_OPT_LEAKCHECK)) return;
   int code = (int)gh_option_get(GH_OPT_LEAKCHECK_EXITCODE);
   if (gh_check_leaks(report_fd) && code) gh_os_exit_now(code);
-}
-
-/* Every exit-time report, in an order that lets the last one end the process. */
-__attribute__((destructor)) static void reports_at_exit(void) {
-  if (!gh_atomic_load_acquire(&gh_initialized)) return;
-  gh_mprof_at_exit();
-  gh_stats_at_exit();
-  leak_check_at_exit();
 }

@@ -76,6 +76,18 @@ void gh_ensure_init(void) {
   if (gh_unlikely(!gh_atomic_load_acquire(&gh_initialized))) init_slow();
 }
 
+/* The reports the GOHEAP_* options ask for at exit, in an order that lets
+ * the last one end the process (the leak check may exit with
+ * GOHEAP_LEAKCHECK_EXITCODE). Here, beside initialisation, so that every
+ * static link has them. */
+__attribute__((destructor)) static void reports_at_exit(void) {
+  if (!gh_atomic_load_acquire(&gh_initialized)) return;
+  gh_mprof_at_exit();
+  gh_heapdump_at_exit();
+  gh_stats_at_exit();
+  gh_leak_at_exit();
+}
+
 static void *fail_enomem(void) {
   errno = ENOMEM;
   return NULL;
@@ -178,6 +190,7 @@ static GH_NOINLINE void *large_alloc(size_t size, uintptr_t align_pages, bool ze
   s->alloc_cache = 0;
   gh_atomic_add(&gh_large_nmalloc, 1);
   gh_atomic_add(&gh_large_bytes, s->elemsize);
+  gh_atomic_add(&gh_large_bytes_total, s->elemsize);
   gh_atomic_add(&gh_heap_live, s->elemsize);
   gh_atomic_store_release(&s->xstate, GH_SPAN_IN_USE);
   if (kind != GH_KIND_MANUAL) gh_mcentral_add_large(&gh_central[sc], s); /* visible to the sweeper */
@@ -262,8 +275,20 @@ static uint32_t aligned_class(size_t align, size_t size) {
   return 0;
 }
 
+/* An entry point that allocates through another one (realloc through
+ * malloc, posix_memalign through the aligned paths) names its own caller
+ * to the heap profile while it does (mprof.c cuts the stack there). */
+static inline gh_mcache *outer_begin(uintptr_t ra) {
+  gh_mcache *c = gh_tls_mcache;
+  if (c) c->outer_ra = ra;
+  return c;
+}
+static inline void outer_end(gh_mcache *c) {
+  if (c) c->outer_ra = 0;
+}
+
 /* align: a power of two. */
-static void *aligned_alloc_impl(size_t align, size_t size) {
+static void *aligned_alloc_impl_inner(size_t align, size_t size) {
   if (align <= 16 && (align <= 8 || size > 8)) return gh_malloc(size);
   if (size > GH_MAX_ALLOC) return fail_enomem();
   uint32_t c = aligned_class(align, size);
@@ -276,6 +301,13 @@ static void *aligned_alloc_impl(size_t align, size_t size) {
   uintptr_t align_pages = align > GH_PAGE_SIZE ? align >> GH_PAGE_SHIFT : 1;
   if (align_pages > (GH_MAX_ALLOC >> GH_PAGE_SHIFT)) return fail_enomem();
   return large_alloc(size, align_pages, false, GH_KIND_MANUAL);
+}
+
+static GH_ALWAYS_INLINE void *aligned_alloc_impl(size_t align, size_t size) {
+  gh_mcache *c = outer_begin((uintptr_t)__builtin_return_address(0));
+  void *p = aligned_alloc_impl_inner(align, size);
+  outer_end(c);
+  return p;
 }
 
 static bool is_pow2(size_t x) { return x && !(x & (x - 1)); }
@@ -521,6 +553,7 @@ static bool resize_in_place(gh_mspan *s, size_t size) {
   }
   if (!gh_mheap_grow_span_in_place(s, npages)) return false;
   gh_atomic_add(&gh_large_bytes, s->elemsize - old);
+  gh_atomic_add(&gh_large_bytes_total, s->elemsize - old);
   gh_atomic_add(&gh_heap_live, s->elemsize - old);
   return true;
 }
@@ -550,15 +583,23 @@ static void *realloc_here(void *ptr, size_t size, bool *moved, uint32_t *kind, s
 
 /* A collected object stays collected, of the same kind (bdwgc: GC_REALLOC). */
 void *gh_realloc(void *ptr, size_t size) {
-  if (ptr == NULL) return gh_malloc(size);
+  if (ptr == NULL) {
+    gh_mcache *oc = outer_begin((uintptr_t)__builtin_return_address(0));
+    void *p = gh_malloc(size);
+    outer_end(oc);
+    return p;
+  }
   bool moved = false;
   uint32_t kind = GH_KIND_MANUAL;
   size_t old = 0;
   gh_mcache *c = gh_enter();
   void *r = realloc_here(ptr, size, &moved, &kind, &old);
   gh_leave(c);
+  if (r == ptr && !moved) gh_mprof_resized(ptr, size, (uintptr_t)__builtin_return_address(0));
   if (!moved) return r;
+  gh_mcache *oc = outer_begin((uintptr_t)__builtin_return_address(0));
   void *q = kind == GH_KIND_MANUAL ? gh_malloc(size) : kind == GH_KIND_SCAN ? gh_alloc(size) : gh_alloc_noscan(size);
+  outer_end(oc);
   if (!q) return NULL;
   memcpy(q, ptr, old < size ? old : size);
   gh_free(ptr);

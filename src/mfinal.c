@@ -140,6 +140,22 @@ bool gh_special_add_profile(gh_mspan *s, uintptr_t p, struct gh_bucket *b, uint6
   return true;
 }
 
+/* Removes the profile record of the object at p, if any, returning its
+ * bucket and size; false if it has none. */
+bool gh_special_take_profile(gh_mspan *s, uintptr_t p, struct gh_bucket **b, uint64_t *size) {
+  uint32_t offset = (uint32_t)(p - s->start_addr);
+  gh_special *sp = NULL;
+  gh_mutex_lock(&s->speciallock);
+  gh_special **link = find_link(s, offset, SPECIAL_PROFILE);
+  if (*link && (*link)->offset == offset && (*link)->kind == SPECIAL_PROFILE) sp = unlink_special(s, link);
+  gh_mutex_unlock(&s->speciallock);
+  if (!sp) return false;
+  *b = sp->bucket;
+  *size = sp->size;
+  special_free(sp);
+  return true;
+}
+
 /* Calls fn for each profile record of s, in address order (world stopped). */
 void gh_special_each_profile(const gh_mspan *s, void (*fn)(uintptr_t p, struct gh_bucket *b, uint64_t size, void *arg),
                              void *arg) {

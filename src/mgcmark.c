@@ -603,20 +603,18 @@ bool gh_gc_mark_leaks(void) {
   return metadata_complete;
 }
 
-/* World stopped, after gh_gc_mark_leaks: marks what the object at [lo, hi)
- * reaches, not counting its pointers to itself (as LeakSanitizer). */
+/* World stopped, after gh_gc_mark_leaks: marks what the object at [lo, hi),
+ * not marked itself, reaches, not counting its pointers to itself (as
+ * LeakSanitizer): it is marked while its contents are scanned, then not. */
 void gh_gc_mark_from_object(gh_mspan *s, uintptr_t lo, uintptr_t hi) {
-  bool was = is_marked(s, lo);
   mark_object(s, lo);
   work.nworkers = 1;
   work.xnwait = 0;
   scan_block(&markers[0], lo, hi);
   drain(&markers[0]);
   recover_overflow();
-  if (!was) {
-    uint32_t i = gh_spanclass_is_large(s->spanclass) ? 0 : gh_mspan_obj_index(s, lo);
-    s->gcmark_bits[i / 64] &= ~(1ull << (i % 64));
-  }
+  uint32_t i = gh_spanclass_is_large(s->spanclass) ? 0 : gh_mspan_obj_index(s, lo);
+  s->gcmark_bits[i / 64] &= ~(1ull << (i % 64));
 }
 
 bool gh_gc_is_marked(gh_mspan *s, uintptr_t p) { return is_marked(s, p); }

@@ -29,7 +29,7 @@
 
 GH_DATA gh_mheap gh_heap = {.lock = GH_MUTEX_INIT(GH_RANK_HEAP)};
 
-const char *const gh_span_state_names[GH_SPAN_STATE_COUNT] = {"dead", "in use"};
+const char *const gh_span_state_names[GH_SPAN_STATE_COUNT] = {"mSpanDead", "mSpanInUse"};
 
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
 #define ARENA_HINT ((uintptr_t)0) /* sanitizers own fixed parts of the address space */

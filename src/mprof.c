@@ -18,8 +18,11 @@
  * loads its unwinder on its first call, which may allocate, so goheap calls
  * it once from a constructor, outside any allocation; samples taken before
  * that record only the allocation's caller. The frames of goheap itself are
- * cut off: the allocation entry passes its own return address (`ra`), and the
- * stack starts at that frame.
+ * cut off: the allocation entry passes its own return address (`ra`), the
+ * stack starts at that frame, and when goheap is a shared object of its own
+ * any frame left in its code goes too (realloc's malloc, posix_memalign's
+ * inlined paths). Linked into the program, goheap cannot tell its frames
+ * from the program's beyond `ra`; the profile's drop_frames names them.
  *
  * A bucket holds one stack and its counts (Go: bucket, memRecord): objects
  * and bytes allocated and freed since the start, updated with atomic adds.
@@ -43,6 +46,7 @@ static GH_DATA gh_bucket **xhash;     /* HASH_SIZE chain heads, or NULL before t
 static GH_DATA gh_bucket *xall;       /* every bucket, newest first (allnext) */
 static GH_DATA int64_t xrate = -1;    /* GOHEAP_PROFILE_RATE; -1 until read */
 static GH_DATA uint32_t xunwinder_ready;
+static GH_DATA uintptr_t own_lo, own_hi; /* libgoheap.so's code (set before xunwinder_ready), or empty */
 
 int64_t gh_mprof_rate(void) {
   int64_t r = gh_atomic_load_relaxed(&xrate);
@@ -108,14 +112,17 @@ static int64_t next_distance(gh_mcache *c, int64_t rate) {
 static uint32_t capture(uintptr_t *out, uintptr_t ra) {
   uintptr_t raw[GH_PROF_MAX_STACK + 8];
   int n = gh_atomic_load_acquire(&xunwinder_ready) ? gh_os_backtrace(raw, GH_PROF_MAX_STACK + 8) : 0;
-  for (int i = 0; i < n; i++) {
-    if (raw[i] != ra) continue;
-    uint32_t k = 0;
-    for (; i < n && k < GH_PROF_MAX_STACK; i++) out[k++] = raw[i];
-    return k;
+  int i = 0;
+  while (i < n && raw[i] != ra) i++;
+  if (i == n) { /* the unwinder lost the frame: all but goheap's own, if they can be told */
+    i = 0;
+    if (own_hi == own_lo) n = 0;
   }
-  out[0] = ra; /* the unwinder is not ready, or lost the frame */
-  return 1;
+  while (i < n && raw[i] - own_lo < own_hi - own_lo) i++;
+  uint32_t k = 0;
+  for (; i < n && k < GH_PROF_MAX_STACK; i++) out[k++] = raw[i];
+  if (k == 0) out[k++] = ra; /* the unwinder is not ready, or found nothing */
+  return k;
 }
 
 static uint64_t stack_hash(const uintptr_t *stk, uint32_t n) {
@@ -192,6 +199,7 @@ GH_NOINLINE void *gh_mprof_malloc(void *p, size_t size, uintptr_t ra) {
   gh_mcache *c = gh_tls_mcache;
   if (!p || !c || c->sampling) return p;
   int64_t rate = gh_mprof_rate();
+  if (c->outer_ra) ra = c->outer_ra;
   bool seeded = c->sample_rng != 0;
   if (!seeded) c->sample_rng = ((c->thread_id * 0x9E3779B97F4A7C15ull) ^ gh_os_nanotime() ^ (uintptr_t)c) | 1;
   c->next_sample = next_distance(c, rate);
@@ -203,6 +211,19 @@ GH_NOINLINE void *gh_mprof_malloc(void *p, size_t size, uintptr_t ra) {
   c->sampling = 0;
   gh_os_set_errno(saved);
   return p;
+}
+
+/* realloc kept p where it was at a new size: to the profile (and the leak
+ * check) that is a free of the old record and an allocation at realloc's
+ * call, as valgrind and LeakSanitizer see it. */
+void gh_mprof_resized(void *p, size_t size, uintptr_t ra) {
+  gh_mspan *s = gh_span_of((uintptr_t)p);
+  gh_mcache *c = gh_enter();
+  gh_bucket *b;
+  uint64_t old;
+  if (s && s->specials && gh_special_take_profile(s, (uintptr_t)p, &b, &old)) gh_mprof_free(b, old);
+  gh_leave(c);
+  if (c && (c->next_sample -= (int64_t)size) < 0) gh_mprof_malloc(p, size, ra);
 }
 
 /* Go: mProf_Free. A sampled object was freed (from its special). */
@@ -241,12 +262,14 @@ void gh_mprof_at_exit(void) {
  * own allocations are sampled with their caller only (not ready yet). */
 static void warm_unwinder(void) {
   if (gh_atomic_load_acquire(&xunwinder_ready)) return;
+  if (!gh_os_own_text(&own_lo, &own_hi)) own_lo = own_hi = 0;
   uintptr_t pcs[4];
   gh_os_backtrace(pcs, 4);
   gh_atomic_store_release(&xunwinder_ready, 1);
 }
 
+/* Options only: a program that allocates nothing before main must find the heap untouched. */
 __attribute__((constructor)) static void warm_at_start(void) {
-  gh_ensure_init();
+  gh_options_init();
   if (gh_mprof_rate() > 0) warm_unwinder();
 }

@@ -17,7 +17,7 @@
 #include "internal.h"
 
 GH_DATA gh_class_stats gh_class_stats_tab[GH_NUM_SIZE_CLASSES];
-GH_DATA uint64_t gh_large_nmalloc, gh_large_nfree, gh_large_bytes;
+GH_DATA uint64_t gh_large_nmalloc, gh_large_nfree, gh_large_bytes, gh_large_bytes_total;
 GH_DATA uint64_t gh_heap_live;
 
 void gh_stats_count(gh_class_stats *local, uint32_t c, uint64_t nmalloc, uint64_t nfree) {
@@ -61,6 +61,7 @@ typedef struct snapshot {
   gh_stats st;
   gh_class_stats cls[GH_NUM_SIZE_CLASSES];
   uint64_t large_frees, large_bytes;
+  uint64_t alloc_bytes;    /* cumulative: class size x mallocs, plus every large block's pages */
 } snapshot;
 
 static void take_snapshot(snapshot *s) {
@@ -69,13 +70,16 @@ static void take_snapshot(snapshot *s) {
   if (mc) gh_mcache_flush_stats(mc);
   gh_stats *st = &s->st;
   *st = (gh_stats){.size = sizeof *st, .version = GH_STATS_VERSION};
+  s->alloc_bytes = 0;
   class_totals(s->cls);
   for (uint32_t c = 1; c < GH_NUM_SIZE_CLASSES; c++) {
     uint64_t m = s->cls[c].nmalloc, f = s->cls[c].nfree;
     st->mallocs += m;
     st->frees += f;
     st->heap_alloc += (m - f) * gh_class_size(c);
+    s->alloc_bytes += m * gh_class_size(c);
   }
+  s->alloc_bytes += gh_atomic_load_relaxed(&gh_large_bytes_total);
   st->large_allocs = gh_atomic_load_relaxed(&gh_large_nmalloc);
   s->large_frees = gh_atomic_load_relaxed(&gh_large_nfree);
   s->large_bytes = gh_atomic_load_relaxed(&gh_large_bytes);
@@ -232,8 +236,11 @@ void gh_print_stats(int fd) {
  *     /memory/classes/metadata/other:bytes metadata_sys: all of goheap's metadata (Go
  *                      lists its mspan and mcache structures apart)
  *     /memory/classes/total:bytes        heap_sys + metadata_sys, the sum of the classes
- *     Left out: /gc/heap/allocs:bytes and /gc/heap/frees:bytes (goheap keeps a large
- *     block's live bytes, not the cumulative bytes of large allocations), /gc/pauses:seconds
+ *     /gc/heap/allocs:bytes              cumulative bytes of objects allocated, at their
+ *                      size class's size (as Go), large blocks at their pages (growing
+ *                      in place counts the new pages)
+ *     /gc/heap/frees:bytes               allocs:bytes - objects:bytes
+ *     Left out: /gc/pauses:seconds
  *     (a histogram in Go: see pauses_ns), /gc/heap/tiny/allocs:objects (not counted).
  *   stats            every field of gh_stats (goheap.h) but pause_ns, under its own name
  *   pauses_ns        the last min(num_gc, 256) stop-the-world pauses, oldest first
@@ -331,7 +338,8 @@ static void json_seconds(json *j, const char *key, uint64_t ns) {
   json_put(j, t);
 }
 
-static void json_metrics(json *j, const gh_stats *st) {
+static void json_metrics(json *j, const snapshot *s) {
+  const gh_stats *st = &s->st;
   json_open(j, "metrics", "{", false);
   json_seconds(j, "/cpu/classes/gc/total:cpu-seconds", st->gc_cpu_ns);
   json_u64(j, "/gc/cycles/automatic:gc-cycles", st->num_gc - st->num_forced_gc);
@@ -340,7 +348,9 @@ static void json_metrics(json *j, const gh_stats *st) {
   json_u64(j, "/gc/finalizers/executed:finalizers", st->finalizers_run);
   if (st->gc_percent >= 0) json_u64(j, "/gc/gogc:percent", (uint64_t)st->gc_percent);
   json_u64(j, "/gc/gomemlimit:bytes", (uint64_t)gh_set_memory_limit(-1));
+  json_u64(j, "/gc/heap/allocs:bytes", s->alloc_bytes);
   json_u64(j, "/gc/heap/allocs:objects", st->mallocs);
+  json_u64(j, "/gc/heap/frees:bytes", s->alloc_bytes - st->heap_alloc);
   json_u64(j, "/gc/heap/frees:objects", st->frees);
   if (st->next_gc) json_u64(j, "/gc/heap/goal:bytes", st->next_gc);
   json_u64(j, "/gc/heap/live:bytes", st->heap_marked);
@@ -407,7 +417,7 @@ void gh_print_stats_json(int fd) {
   json_next(&j, "goheap_version");
   json_put(&j, "\"" GH_VERSION_STRING "\"");
   json_u64(&j, "pid", (uint64_t)gh_os_getpid());
-  json_metrics(&j, &s.st);
+  json_metrics(&j, &s);
   json_stats(&j, &s.st);
   json_pauses(&j, &s.st);
   json_classes(&j, &s);

@@ -285,7 +285,7 @@ static void write_header(pb_out *o, strtab *t, int64_t rate) {
   out_varint(o, 12, (uint64_t)(rate > 0 ? rate : 1));                           /* period */
   int64_t drop = out_string(o, t, "(gh_[a-z_]+|malloc|calloc|realloc|reallocarray|posix_memalign|aligned_alloc|"
                                   "memalign|valloc|pvalloc|__libc_(malloc|calloc|realloc|memalign|valloc|pvalloc)|"
-                                  "__posix_memalign|small_alloc_slow|large_alloc|tiny_alloc_slow|aligned_alloc_impl)");
+                                  "__posix_memalign|small_alloc_slow|large_alloc|tiny_alloc_slow|aligned_alloc_impl(_inner)?)");
   out_varint(o, 7, (uint64_t)drop);                                             /* drop_frames */
   out_varint(o, 9, gh_os_realtime_ns());                                        /* time_nanos */
   out_varint(o, 14, (uint64_t)out_string(o, t, names[3]));                      /* default_sample_type */

@@ -111,6 +111,10 @@ int gh_os_backtrace(uintptr_t *pcs, int max);
 _Bool gh_os_symbolize(uintptr_t pc, const char **object, uintptr_t *object_base, const char **symbol,
                       uintptr_t *symbol_addr);
 
+/* The executable mapping of goheap's own code, if goheap is a shared object
+ * of its own; false if it is linked into the program. */
+_Bool gh_os_own_text(uintptr_t *lo, uintptr_t *hi);
+
 /* ---- process ---- */
 /* Flushes stdio's buffers and _exit()s: for exit-time reports that change the status. */
 __attribute__((noreturn)) void gh_os_exit_now(int status);

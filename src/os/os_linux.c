@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -571,6 +572,31 @@ _Bool gh_os_symbolize(uintptr_t pc, const char **object, uintptr_t *object_base,
   *symbol = exact ? info.dli_sname : NULL;
   *symbol_addr = exact ? (uintptr_t)info.dli_saddr : 0;
   return 1;
+}
+
+typedef struct { uintptr_t pc, lo, hi; } text_query;
+
+static bool find_text(const gh_os_mapping *m, void *arg) {
+  text_query *q = arg;
+  if (q->pc < m->lo || q->pc >= m->hi) return true;
+  q->lo = m->lo;
+  q->hi = m->hi;
+  return false;
+}
+
+/* The executable mapping of goheap's own code when goheap is a shared
+ * object of its own (libgoheap.so); false when it is linked into the
+ * program (the program's code is there too) or unknown. */
+_Bool gh_os_own_text(uintptr_t *lo, uintptr_t *hi) {
+  Dl_info self, program;
+  void *phdr = (void *)getauxval(AT_PHDR);
+  if (!dladdr((void *)(uintptr_t)gh_os_own_text, &self) || !phdr || !dladdr(phdr, &program)) return 0;
+  if (self.dli_fbase == program.dli_fbase) return 0;
+  text_query q = {(uintptr_t)gh_os_own_text, 0, 0};
+  gh_os_each_mapping(find_text, &q);
+  *lo = q.lo;
+  *hi = q.hi;
+  return q.hi > q.lo;
 }
 
 /* Flushes the C library's streams (the program's output), then exits now. */

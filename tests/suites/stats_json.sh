@@ -105,6 +105,14 @@ def check_report(d, who):
     cpu = m.pop("/cpu/classes/gc/total:cpu-seconds", None)
     check(f"{who}: /cpu/classes/gc/total:cpu-seconds is gc_cpu_ns in seconds",
           type(cpu) is float and round(cpu * 1e9) == st["gc_cpu_ns"], (cpu, st["gc_cpu_ns"]))
+    ab, fb = m.pop("/gc/heap/allocs:bytes", None), m.pop("/gc/heap/frees:bytes", None)
+    small = sum(c["mallocs"] * c["size"] for c in cls)
+    check(f"{who}: /gc/heap/allocs:bytes covers the size classes' bytes and the live large blocks",
+          is_int(ab) and ab >= small + large["live_bytes"], (ab, small, large["live_bytes"]))
+    check(f"{who}: /gc/heap/frees:bytes == allocs:bytes - heap_alloc", is_int(fb) and fb == ab - st["heap_alloc"],
+          (fb, ab, st["heap_alloc"]))
+    if large["mallocs"] == 0:
+        check(f"{who}: without large blocks, allocs:bytes is the size classes' bytes", ab == small, (ab, small))
     limit = m.pop("/gc/gomemlimit:bytes", None)
     check(f"{who}: /gc/gomemlimit:bytes >= the limit in effect", is_int(limit) and limit >= st["memory_limit"],
           (limit, st["memory_limit"]))
