@@ -616,6 +616,7 @@ void gh_special_sweep(gh_mspan *s);
 struct gh_bucket;
 bool gh_special_add_profile(gh_mspan *s, uintptr_t p, struct gh_bucket *b, uint64_t size);
 bool gh_special_take_profile(gh_mspan *s, uintptr_t p, struct gh_bucket **b, uint64_t *size);
+bool gh_special_resize_profile(gh_mspan *s, uintptr_t p, uint64_t size, struct gh_bucket **b, uint64_t *old);
 void gh_special_each_profile(const gh_mspan *s, void (*fn)(uintptr_t p, struct gh_bucket *b, uint64_t size, void *arg),
                              void *arg);
 void gh_special_drop_all(gh_mspan *s);
@@ -644,7 +645,8 @@ typedef struct gh_bucket {
  * distance. ra: the return address of goheap's entry point. Returns p. */
 void *gh_mprof_malloc(void *p, size_t size, uintptr_t ra);
 void gh_mprof_free(gh_bucket *b, uint64_t size); /* a sampled object was freed */
-/* realloc resized p in place: to the profile, a free and a new allocation. */
+/* realloc resized p in place (and its span has specials, or the countdown
+ * ran out): the profile follows (mprof.c). */
 void gh_mprof_resized(void *p, size_t size, uintptr_t ra);
 gh_bucket *gh_mprof_buckets(void);               /* all buckets, newest first */
 int64_t gh_mprof_rate(void);

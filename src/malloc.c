@@ -560,7 +560,7 @@ static bool resize_in_place(gh_mspan *s, size_t size) {
 
 /* Resizes in place, or frees for size 0; returns what realloc returns, or
  * `ptr` with *moved set when the object must move. Inside gh_enter. */
-static void *realloc_here(void *ptr, size_t size, bool *moved, uint32_t *kind, size_t *old) {
+static void *realloc_here(void *ptr, size_t size, bool *moved, uint32_t *kind, size_t *old, bool *profiled) {
   uint32_t i;
   gh_mspan *s = live_object_span("realloc", (uintptr_t)ptr, &i);
   if (!s) {
@@ -571,13 +571,14 @@ static void *realloc_here(void *ptr, size_t size, bool *moved, uint32_t *kind, s
     free_object("realloc", s, i, (uintptr_t)ptr);
     return NULL;
   }
+  *old = usable_size(s, (uintptr_t)ptr);
   if (s->spanclass != GH_TINY_SPANCLASS && resize_in_place(s, size)) {
     if (gh_spanclass_is_large(s->spanclass)) s->limit = s->start_addr + size;
+    *profiled = s->specials != NULL; /* maybe a heap-profile record to update */
     return ptr;
   }
   *moved = true;
   *kind = gh_spanclass_kind(s->spanclass);
-  *old = usable_size(s, (uintptr_t)ptr);
   return ptr;
 }
 
@@ -589,13 +590,17 @@ void *gh_realloc(void *ptr, size_t size) {
     outer_end(oc);
     return p;
   }
-  bool moved = false;
+  bool moved = false, profiled = false;
   uint32_t kind = GH_KIND_MANUAL;
   size_t old = 0;
   gh_mcache *c = gh_enter();
-  void *r = realloc_here(ptr, size, &moved, &kind, &old);
+  void *r = realloc_here(ptr, size, &moved, &kind, &old, &profiled);
   gh_leave(c);
-  if (r == ptr && !moved) gh_mprof_resized(ptr, size, (uintptr_t)__builtin_return_address(0));
+  if (r == ptr && !moved) { /* in place: the profile counts what it grew by */
+    if (profiled || (c && (c->next_sample -= (int64_t)(size > old ? size - old : 0)) < 0))
+      gh_mprof_resized(ptr, size, (uintptr_t)__builtin_return_address(0));
+    return r;
+  }
   if (!moved) return r;
   gh_mcache *oc = outer_begin((uintptr_t)__builtin_return_address(0));
   void *q = kind == GH_KIND_MANUAL ? gh_malloc(size) : kind == GH_KIND_SCAN ? gh_alloc(size) : gh_alloc_noscan(size);

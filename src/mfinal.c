@@ -156,6 +156,23 @@ bool gh_special_take_profile(gh_mspan *s, uintptr_t p, struct gh_bucket **b, uin
   return true;
 }
 
+/* The object at p was resized in place: its profile record, if any, takes
+ * the new size; returns its bucket and old size. */
+bool gh_special_resize_profile(gh_mspan *s, uintptr_t p, uint64_t size, struct gh_bucket **b, uint64_t *old) {
+  uint32_t offset = (uint32_t)(p - s->start_addr);
+  bool found = false;
+  gh_mutex_lock(&s->speciallock);
+  gh_special *sp = *find_link(s, offset, SPECIAL_PROFILE);
+  if (sp && sp->offset == offset && sp->kind == SPECIAL_PROFILE) {
+    *b = sp->bucket;
+    *old = sp->size;
+    sp->size = size;
+    found = true;
+  }
+  gh_mutex_unlock(&s->speciallock);
+  return found;
+}
+
 /* Calls fn for each profile record of s, in address order (world stopped). */
 void gh_special_each_profile(const gh_mspan *s, void (*fn)(uintptr_t p, struct gh_bucket *b, uint64_t size, void *arg),
                              void *arg) {

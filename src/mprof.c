@@ -213,17 +213,29 @@ GH_NOINLINE void *gh_mprof_malloc(void *p, size_t size, uintptr_t ra) {
   return p;
 }
 
-/* realloc kept p where it was at a new size: to the profile (and the leak
- * check) that is a free of the old record and an allocation at realloc's
- * call, as valgrind and LeakSanitizer see it. */
+/* realloc kept p where it was, at `size` bytes: its span has specials, or
+ * the thread's countdown (charged with the bytes it grew by) ran out. A
+ * record it has follows the new size; with every allocation sampled (the
+ * leak check) the block is attributed to realloc's call instead, as
+ * valgrind and LeakSanitizer do. A block without a record is sampled if
+ * the countdown ran out. */
 void gh_mprof_resized(void *p, size_t size, uintptr_t ra) {
   gh_mspan *s = gh_span_of((uintptr_t)p);
   gh_mcache *c = gh_enter();
-  gh_bucket *b;
-  uint64_t old;
-  if (s && s->specials && gh_special_take_profile(s, (uintptr_t)p, &b, &old)) gh_mprof_free(b, old);
+  bool every = gh_mprof_rate() == 1, found = false;
+  gh_bucket *b = NULL;
+  uint64_t old = 0;
+  if (s && s->specials) {
+    found = every ? gh_special_take_profile(s, (uintptr_t)p, &b, &old)
+                  : gh_special_resize_profile(s, (uintptr_t)p, size, &b, &old);
+  }
   gh_leave(c);
-  if (c && (c->next_sample -= (int64_t)size) < 0) gh_mprof_malloc(p, size, ra);
+  if (found && every) gh_mprof_free(b, old);
+  if (found && !every) { /* the same object: only its bytes change */
+    gh_atomic_add(size > old ? &b->xalloc_bytes : &b->xfree_bytes, size > old ? size - old : old - size);
+    return;
+  }
+  if (c && (every || c->next_sample < 0)) gh_mprof_malloc(p, size, ra);
 }
 
 /* Go: mProf_Free. A sampled object was freed (from its special). */
