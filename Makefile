@@ -32,6 +32,7 @@ TEST_BINS := $(foreach t,$(TEST_SRCS),$(B)/tests/$(word 2,$(subst /, ,$(t)))-$(b
 
 .PHONY: all lib debug tests test demo bench bench-quick install uninstall clean sizeclasses sizeclasses-check
 
+.DEFAULT_GOAL := all
 include tools/goheap/goheap.mk
 
 all: lib $(GOHEAP_TOOL)

@@ -5,9 +5,13 @@
  * are aliases of their gh_ twins, declared at the end of malloc.c because an
  * alias must live in the file that defines its target. Building with
  * -DGH_NO_OVERRIDE and without this file (tests/suites/tsan.sh does) gives a
- * gh_-only library. C++'s operator new/delete are left to libstdc++, which
- * calls malloc and free. pthread_create is interposed too, so that threads
- * are registered with the collector before they run (world.c).
+ * gh_-only library. C++'s operator new and delete are defined here too (every
+ * form: plain, array, sized, aligned, nothrow), as mimalloc does, so C++
+ * programs reach goheap in one call instead of through libstdc++'s; when
+ * goheap has no memory, new hands the request to the next definition of the
+ * same operator (libstdc++'s), which calls the new_handler and throws
+ * std::bad_alloc as the standard says. pthread_create is interposed too, so
+ * that threads are registered with the collector before they run (world.c).
  */
 #include <errno.h>
 #include <malloc.h>
@@ -65,3 +69,60 @@ __attribute__((visibility("default"))) int pthread_create(pthread_t *t, const pt
                                                           void *(*fn)(void *), void *arg) {
   return gh_world_create_thread(t, attr, fn, arg);
 }
+
+/* ---- C++ operator new and delete (Itanium C++ ABI names) -------------------------------
+ * The sized forms need no size: goheap finds the object's class from its
+ * address (spanOf), as for free. */
+#define GH_CXX __attribute__((visibility("default")))
+
+/* Out of memory: the C++ runtime's own operator does what the standard asks
+ * (new_handler, then std::bad_alloc or, for nothrow, NULL). */
+static GH_COLD void *cxx_fallback(const char *name, size_t size, size_t align, bool aligned, bool nothrow) {
+  void *next = gh_os_next_symbol(name);
+  if (!next) {
+    if (nothrow) return NULL;
+    gh_throw2("operator new: out of memory, and no C++ runtime to throw std::bad_alloc", "size", size);
+  }
+  if (aligned && nothrow) return ((void *(*)(size_t, size_t, const void *))next)(size, align, NULL);
+  if (aligned) return ((void *(*)(size_t, size_t))next)(size, align);
+  if (nothrow) return ((void *(*)(size_t, const void *))next)(size, NULL);
+  return ((void *(*)(size_t))next)(size);
+}
+
+static inline void *cxx_new(const char *name, size_t size, bool nothrow) {
+  void *p = gh_malloc(size);
+  return gh_likely(p != NULL) ? p : cxx_fallback(name, size, 0, false, nothrow);
+}
+
+static inline void *cxx_new_aligned(const char *name, size_t size, size_t align, bool nothrow) {
+  void *p = gh_aligned_alloc(align, size);
+  return gh_likely(p != NULL) ? p : cxx_fallback(name, size, align, true, nothrow);
+}
+
+GH_CXX void *_Znwm(size_t n) { return cxx_new("_Znwm", n, false); }
+GH_CXX void *_Znam(size_t n) { return cxx_new("_Znam", n, false); }
+GH_CXX void *_ZnwmRKSt9nothrow_t(size_t n, const void *t) { (void)t; return cxx_new("_ZnwmRKSt9nothrow_t", n, true); }
+GH_CXX void *_ZnamRKSt9nothrow_t(size_t n, const void *t) { (void)t; return cxx_new("_ZnamRKSt9nothrow_t", n, true); }
+GH_CXX void *_ZnwmSt11align_val_t(size_t n, size_t a) { return cxx_new_aligned("_ZnwmSt11align_val_t", n, a, false); }
+GH_CXX void *_ZnamSt11align_val_t(size_t n, size_t a) { return cxx_new_aligned("_ZnamSt11align_val_t", n, a, false); }
+GH_CXX void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t a, const void *t) {
+  (void)t;
+  return cxx_new_aligned("_ZnwmSt11align_val_tRKSt9nothrow_t", n, a, true);
+}
+GH_CXX void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t a, const void *t) {
+  (void)t;
+  return cxx_new_aligned("_ZnamSt11align_val_tRKSt9nothrow_t", n, a, true);
+}
+
+GH_CXX void _ZdlPv(void *p) { gh_free(p); }
+GH_CXX void _ZdaPv(void *p) { gh_free(p); }
+GH_CXX void _ZdlPvm(void *p, size_t n) { (void)n; gh_free(p); }
+GH_CXX void _ZdaPvm(void *p, size_t n) { (void)n; gh_free(p); }
+GH_CXX void _ZdlPvRKSt9nothrow_t(void *p, const void *t) { (void)t; gh_free(p); }
+GH_CXX void _ZdaPvRKSt9nothrow_t(void *p, const void *t) { (void)t; gh_free(p); }
+GH_CXX void _ZdlPvSt11align_val_t(void *p, size_t a) { (void)a; gh_free(p); }
+GH_CXX void _ZdaPvSt11align_val_t(void *p, size_t a) { (void)a; gh_free(p); }
+GH_CXX void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t a) { (void)n, (void)a; gh_free(p); }
+GH_CXX void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t a) { (void)n, (void)a; gh_free(p); }
+GH_CXX void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t a, const void *t) { (void)a, (void)t; gh_free(p); }
+GH_CXX void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t a, const void *t) { (void)a, (void)t; gh_free(p); }

@@ -115,6 +115,9 @@ _Bool gh_os_symbolize(uintptr_t pc, const char **object, uintptr_t *object_base,
  * of its own; false if it is linked into the program. */
 _Bool gh_os_own_text(uintptr_t *lo, uintptr_t *hi);
 
+/* The next definition of a symbol after goheap's own (dlsym RTLD_NEXT), or NULL. */
+void *gh_os_next_symbol(const char *name);
+
 /* ---- process ---- */
 /* Flushes stdio's buffers and _exit()s: for exit-time reports that change the status. */
 __attribute__((noreturn)) void gh_os_exit_now(int status);

@@ -599,6 +599,9 @@ _Bool gh_os_own_text(uintptr_t *lo, uintptr_t *hi) {
   return q.hi > q.lo;
 }
 
+/* The next definition of name after goheap's (RTLD_NEXT), or NULL. */
+void *gh_os_next_symbol(const char *name) { return dlsym(RTLD_NEXT, name); }
+
 /* Flushes the C library's streams (the program's output), then exits now. */
 void gh_os_exit_now(int status) {
   fflush(NULL);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # lint.sh -- rules of the codebase that a reviewer should not have to check by hand:
-#  - libgoheap.so exports only gh_* and the malloc family (everything else hidden);
+#  - libgoheap.so exports only gh_*, the malloc family and C++'s operator new/delete;
 #  - platform calls (mmap, madvise, mprotect, pthread_*, getenv) appear only in src/os/;
 #  - the checked-in size class table is what tools/mksizeclasses generates;
 #  - the library builds warning-free with -Wall -Wextra under gcc and clang;
@@ -27,7 +27,7 @@ check() { # name, command...
 }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
-allowed='^(gh_[a-z0-9_]+|malloc|free|calloc|realloc|reallocarray|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|malloc_usable_size|cfree|free_sized|free_aligned_sized|malloc_trim|mallopt|mallinfo|mallinfo2|malloc_stats|__libc_(malloc|free|calloc|realloc|memalign|valloc|pvalloc|cfree|free_sized|free_aligned_sized)|__posix_memalign|pthread_create)$'
+allowed='^(gh_[a-z0-9_]+|malloc|free|calloc|realloc|reallocarray|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|malloc_usable_size|cfree|free_sized|free_aligned_sized|malloc_trim|mallopt|mallinfo|mallinfo2|malloc_stats|__libc_(malloc|free|calloc|realloc|memalign|valloc|pvalloc|cfree|free_sized|free_aligned_sized)|__posix_memalign|pthread_create|_Z(nw|na)m[A-Za-z0-9_]*|_Zd[la]Pv[A-Za-z0-9_]*)$'
 exports() { nm -D --defined-only "$ROOT/build/libgoheap.so" | awk '{print $3}' | grep -v -E "$allowed"; test $? -eq 1; }
 check "only the API is exported from libgoheap.so" exports
 
