@@ -215,12 +215,3 @@ int gh_dump_heap(int fd) {
   errno = EAGAIN; /* a thread did not stop (reported on stderr) */
   return -1;
 }
-
-/* GOHEAP_DUMP=FILE: the dump at exit (malloc.c's exit-time reports). */
-void gh_heapdump_at_exit(void) {
-  const char *path = gh_option_path(GH_OPT_DUMP);
-  if (!path) return;
-  int fd = gh_os_open_output(path);
-  if (fd < 0 || gh_dump_heap(fd) != 0) gh_report_output_error(2, "GOHEAP_DUMP", path);
-  if (fd >= 0) gh_os_close(fd);
-}

@@ -663,7 +663,6 @@ void gh_mprof_free(gh_bucket *b, uint64_t size); /* a sampled object was freed *
 void gh_mprof_resized(void *p, size_t size, uintptr_t ra);
 gh_bucket *gh_mprof_buckets(void);               /* all buckets, newest first */
 int64_t gh_mprof_rate(void);
-void gh_mprof_at_exit(void);                     /* GOHEAP_PROFILE */
 /* The sampling step of every allocation, with the thread's mcache c. */
 #define GH_MPROF_COUNT(c, p, size)                                                          \
   (gh_unlikely(((c)->next_sample -= (int64_t)(size)) < 0)                                  \
@@ -674,7 +673,6 @@ void gh_mprof_at_exit(void);                     /* GOHEAP_PROFILE */
 int gh_pprof_write_heap(int fd, int64_t rate); /* every bucket, as a heap profile; 0 or -1 */
 
 /* ---- exit-time reports (called by malloc.c's destructor) ------------------------------ */
-void gh_heapdump_at_exit(void); /* GOHEAP_DUMP */
 void gh_leak_at_exit(void);     /* GOHEAP_LEAKCHECK; may _exit */
 
 /* ---- malloc.c ----------------------------------------------------------------------- */
@@ -701,6 +699,7 @@ typedef struct gh_buf {
 /* One warning line on fd: an exit-time output to `path` (from option
  * `variable`) failed; errno says why. */
 void gh_report_output_error(int fd, const char *variable, const char *path);
+
 void gh_buf_str(gh_buf *b, const char *s);
 void gh_buf_u64(gh_buf *b, uint64_t v);
 void gh_buf_hex(gh_buf *b, uint64_t v);
@@ -733,6 +732,8 @@ void gh_options_init(void);
 int64_t gh_option_get(gh_option o);
 void gh_option_set(gh_option o, int64_t v);
 const char *gh_option_path(gh_option o); /* a KIND_PATH option's string, NULL if unset */
+/* An exit-time output to the file a path option names (panic.c; write: gh_dump_heap...). */
+void gh_write_option_file(gh_option o, const char *variable, int (*write)(int fd));
 void gh_options_print(void);
 
 /* ---- mstats.c ------------------------------------------------------------------------ */

@@ -82,8 +82,8 @@ void gh_ensure_init(void) {
  * static link has them. */
 __attribute__((destructor)) static void reports_at_exit(void) {
   if (!gh_atomic_load_acquire(&gh_initialized)) return;
-  gh_mprof_at_exit();
-  gh_heapdump_at_exit();
+  gh_write_option_file(GH_OPT_PROFILE, "GOHEAP_PROFILE", gh_write_heap_profile);
+  gh_write_option_file(GH_OPT_DUMP, "GOHEAP_DUMP", gh_dump_heap);
   gh_stats_at_exit();
   gh_leak_at_exit();
 }

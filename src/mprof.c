@@ -261,15 +261,6 @@ int gh_write_heap_profile(int fd) {
   return gh_pprof_write_heap(fd, gh_mprof_rate());
 }
 
-/* GOHEAP_PROFILE=FILE: the profile at exit. */
-void gh_mprof_at_exit(void) {
-  const char *path = gh_option_path(GH_OPT_PROFILE);
-  if (!path) return;
-  int fd = gh_os_open_output(path);
-  if (fd < 0 || gh_write_heap_profile(fd) != 0) gh_report_output_error(2, "GOHEAP_PROFILE", path);
-  if (fd >= 0) gh_os_close(fd);
-}
-
 /* Loads the unwinder outside any allocation (see the header comment). Its
  * own allocations are sampled with their caller only (not ready yet). */
 static void warm_unwinder(void) {

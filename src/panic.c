@@ -147,6 +147,16 @@ void gh_throw2(const char *msg, const char *detail, uint64_t val) {
 
 void gh_throw(const char *msg) { gh_throw2(msg, NULL, 0); }
 
+/* GOHEAP_PROFILE=FILE and the like at exit: opens the file option o names
+ * (if set; "%p" is the pid), lets write() fill it, and reports a failure. */
+void gh_write_option_file(gh_option o, const char *variable, int (*write)(int fd)) {
+  const char *path = gh_option_path(o);
+  if (!path) return;
+  int fd = gh_os_open_output(path);
+  if (fd < 0 || write(fd) != 0) gh_report_output_error(2, variable, path);
+  if (fd >= 0) gh_os_close(fd);
+}
+
 /* An exit-time output (GOHEAP_PROFILE=..., ...) could not be written: one warning line, errno's reason. */
 void gh_report_output_error(int fd, const char *variable, const char *path) {
   int err = gh_os_get_errno();
