@@ -1,6 +1,7 @@
 # goheap -- Go's runtime memory allocator in C.
-#   make          build build/libgoheap.so (soname libgoheap.so.0), build/libgoheap.a
-#                 and the goheap command (build/goheap: tools/goheap/)
+#   make          build build/libgoheap.so (soname libgoheap.so.0), build/libgoheap.a,
+#                 the goheap command (build/goheap: tools/goheap/) and bdwgc's
+#                 libgc.so.1 on goheap (build/bdwgc/: bdwgc/)
 #   make debug    the same with GH_DEBUG=1 (invariant checks, lock order) in build/debug/
 #   make demo     build, then show goheap serving real programs under LD_PRELOAD
 #   make test     build, then run every test suite; ends with "N passed, N failed"
@@ -34,8 +35,9 @@ TEST_BINS := $(foreach t,$(TEST_SRCS),$(B)/tests/$(word 2,$(subst /, ,$(t)))-$(b
 
 .DEFAULT_GOAL := all
 include tools/goheap/goheap.mk
+include bdwgc/bdwgc.mk
 
-all: lib $(GOHEAP_TOOL)
+all: lib $(GOHEAP_TOOL) bdwgc
 lib: $(SO) $(B)/libgoheap.so $(B)/$(SONAME) $(B)/libgoheap.a
 
 $(B)/obj/%.o: src/%.c $(HDRS)
@@ -93,7 +95,7 @@ $(D)/tests/gc-%: tests/gc/%.c $(D)/libgoheap.a tests/testhelper.h $(HDRS) tests/
 	@mkdir -p $(D)/tests && $(CC) -std=gnu11 -O1 -g $(WARN) -DGH_DEBUG=1 -Iinclude -Isrc -Itests $< $(D)/libgoheap.a \
 	  -L$(B)/tests/lib -lgcroot -Wl,-rpath,'$$ORIGIN/../../tests/lib' -ldl -lpthread -o $@
 
-tests: lib debug $(GOHEAP_TOOL) $(TEST_BINS) $(DEBUG_TEST_BINS)
+tests: lib debug $(GOHEAP_TOOL) bdwgc $(TEST_BINS) $(DEBUG_TEST_BINS)
 
 test: tests
 	CC=$(CC) bash tests/run.sh
@@ -130,10 +132,12 @@ install: lib install-goheap
 	  goheap.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/goheap.pc
 	sed -e 's|@VERSION@|$(VERSION)|' cmake/goheap-config.cmake.in > $(DESTDIR)$(LIBDIR)/cmake/goheap/goheap-config.cmake
 	sed -e 's|@VERSION@|$(VERSION)|' cmake/goheap-config-version.cmake.in > $(DESTDIR)$(LIBDIR)/cmake/goheap/goheap-config-version.cmake
+	$(MAKE) install-bdwgc
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libgoheap.* $(DESTDIR)$(INCDIR)/goheap.h $(DESTDIR)$(LIBDIR)/pkgconfig/goheap.pc
 	rm -f $(DESTDIR)$(PREFIX)/bin/goheap
+	$(MAKE) uninstall-bdwgc
 	rm -rf $(DESTDIR)$(LIBDIR)/cmake/goheap
 
 clean:

@@ -277,11 +277,20 @@ void gh_os_yield(void) { sched_yield(); }
 typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 static GH_DATA pthread_create_fn real_pthread_create;
 
-/* The next definition after goheap's own (the C library's), found once. */
+/* The C library's pthread_create: the next definition after goheap's own
+ * when goheap comes first (LD_PRELOAD, -lgoheap), else the C library's own
+ * (goheap loaded after it, as libgc.so.1's dependency), found once. */
+static pthread_create_fn find_pthread_create(void) {
+  pthread_create_fn f = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+  if (f) return f;
+  void *libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
+  return libc ? (pthread_create_fn)dlsym(libc, "pthread_create") : NULL;
+}
+
 int gh_os_thread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg) {
   pthread_create_fn create = __atomic_load_n(&real_pthread_create, __ATOMIC_ACQUIRE);
   if (!create) {
-    create = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+    create = find_pthread_create();
     if (!create) { /* a fully static program: no dynamic loader to ask */
       static const char msg[] = "goheap: cannot find the C library's pthread_create (static linking?)\n";
       gh_os_write_stderr(msg, sizeof msg - 1);
