@@ -633,7 +633,6 @@ bool gh_special_resize_profile(gh_mspan *s, uintptr_t p, uint64_t size, struct g
 void gh_special_each_profile(const gh_mspan *s, void (*fn)(uintptr_t p, struct gh_bucket *b, uint64_t size, void *arg),
                              void *arg);
 void gh_special_drop_all(gh_mspan *s);
-void gh_special_fork_child(gh_mspan *s);
 void gh_finq_scan_roots(void (*scan)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx);
 void gh_finq_wake(void);
 void gh_finq_fork_prepare(void);

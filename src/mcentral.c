@@ -414,7 +414,6 @@ static void adopt(gh_mspan *s, void *unused) {
   (void)unused;
   if (gh_atomic_load_relaxed(&s->xstate) == GH_SPAN_IN_USE) gh_central[s->spanclass].nspans++;
   gh_atomic_store_relaxed(&s->xpins, 0); /* the frees that pinned it are gone */
-  gh_special_fork_child(s);
   if (!gh_spanclass_collected(s->spanclass) || s->list || gh_atomic_load_relaxed(&s->xowner) ||
       gh_atomic_load_relaxed(&s->xstate) != GH_SPAN_IN_USE)
     return;

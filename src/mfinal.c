@@ -359,9 +359,6 @@ static void *finalizer_thread(void *arg) {
   return NULL;
 }
 
-/* A fork child: a thread that did not survive may have held the span's list lock. */
-void gh_special_fork_child(gh_mspan *s) { gh_mutex_reinit(&s->speciallock); }
-
 void gh_finq_fork_prepare(void) {
   gh_mutex_lock(&finq_lock);
   gh_mutex_lock(&specials_lock);

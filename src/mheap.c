@@ -420,12 +420,23 @@ static void count_pages(uint64_t *inuse, uint64_t *free, uint64_t *released) {
  * been mapping or unmapping a span's pages (outside the heap lock). Page-map
  * entries that name a dead span or one that does not hold the page are
  * cleared (those pages stay lost). */
+/* A thread that did not survive may have held a span's specials lock (a
+ * heap-profile record being added to a malloc'd span): free again, before
+ * anything in the child sweeps; its insertion cursor may point at a record
+ * not linked yet, so the next insertion starts from the list's head. */
+static void reset_specials(gh_mspan *s, void *unused) {
+  (void)unused;
+  gh_mutex_reinit(&s->speciallock);
+  s->specials_cursor = NULL;
+}
+
 void gh_mheap_fork_child_repair(void) {
   for (uint32_t ai = 0; ai < gh_heap.narenas; ai++) {
     gh_heaparena *a = gh_heap.all_arenas[ai];
     for (uint32_t pg = 0; pg < GH_PAGES_PER_ARENA; pg++)
       if (a->spans[pg] && !span_holds_page(a->spans[pg], page_addr(a, pg))) a->spans[pg] = NULL;
   }
+  gh_mheap_each_span(reset_specials, NULL);
 }
 
 /* A fork child, last: a thread that did not survive may have been between

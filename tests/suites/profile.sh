@@ -11,7 +11,11 @@
 #  - GOHEAP_PROFILE=FILE at exit: /usr/bin/python3 under LD_PRELOAD, and
 #    pprof symbolizes Python's own functions; %p gives each process its file;
 #  - GOHEAP_PROFILE_RATE=0 records nothing; a file that cannot be written
-#    gives one warning line and the program's own exit status.
+#    gives one warning line and the program's own exit status;
+#  - fork() while other threads add profile records (every allocation
+#    sampled): build/{,debug/}tests/stress-test_fork must finish (a thread
+#    that held a span's specials lock at the fork once deadlocked the child),
+#    within 10 times its own run with the profile off, plus 30 s.
 # Ends with "N passed, N failed".
 set -u
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -84,5 +88,13 @@ check "pprof symbolizes python3's own functions (Py*)" "echo \"\$top\" | awk '{p
 check "pprof shows nothing of goheap's own frames" "! echo \"\$top\" | awk '{print \$6}' | grep -q -E '^(gh_|small_alloc|large_alloc)'"
 out=$(GOHEAP_PROFILE=/nonexistent/dir/p.pb LD_PRELOAD="$LIB" /usr/bin/python3 -c "import sys; sys.exit(5)" 2>&1); rc=$?
 check "an unwritable GOHEAP_PROFILE is one warning, status kept (rc $rc)" "[ $rc -eq 5 ] && echo '$out' | grep -q 'goheap: cannot write GOHEAP_PROFILE=/nonexistent/dir/p.pb'"
+for t in "$ROOT/build/tests/stress-test_fork" "$ROOT/build/debug/tests/stress-test_fork"; do
+  [ -x "$t" ] || { fail "$t is built (make tests)"; continue; }
+  s0=$SECONDS; GOHEAP_PROFILE_RATE=0 "$t" >/dev/null 2>&1; ref=$((SECONDS - s0))
+  limit=$((10 * ref + 30))
+  out=$(GOHEAP_PROFILE_RATE=1 timeout "$limit" "$t" 2>&1); rc=$?
+  check "fork amid profile records: $(basename "$(dirname "$(dirname "$t")")")/$(basename "$t") (rc $rc, limit ${limit}s)" \
+    "[ $rc -eq 0 ] && echo \"\$out\" | grep -q ' 0 failed'"
+done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
