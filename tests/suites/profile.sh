@@ -4,7 +4,7 @@
 #  - tests/profile/shares.c requests 3 bytes in alloc_a for every byte in
 #    alloc_b (4 GiB in all): at the default rate (512 KiB) pprof's alloc_space
 #    shares are within 10% of 75/25; after it frees alloc_b's live blocks,
-#    alloc_b is gone from inuse_space and alloc_a is not;
+#    alloc_b is gone from inuse_space and alloc_a is not; pprof -svg draws it;
 #  - tests/profile/counts.c with GOHEAP_PROFILE_RATE=1: exact object counts
 #    per function, malloc'd and collected, from four threads, inuse after
 #    frees and a collection;
@@ -53,6 +53,11 @@ for link in shared static; do
   check "alloc_b's share of alloc_space is 25% +-10% ($link: ${b:-none})" "[ -n '$b' ] && awk 'BEGIN{exit !($b >= 22.5 && $b <= 27.5)}'"
   o=$(share alloc_objects "$tmp/shares" "$tmp/p1.pb" alloc_b)
   check "alloc_b's share of alloc_objects is 25% +-10% ($link: ${o:-none})" "[ -n '$o' ] && awk 'BEGIN{exit !($o >= 22.5 && $o <= 27.5)}'"
+  if [ $link = shared ]; then # the call graph as SVG (pprof runs graphviz's dot)
+    go tool pprof -svg -sample_index=alloc_space "$tmp/shares" "$tmp/p1.pb" >"$tmp/p1.svg" 2>/dev/null
+    check "pprof -svg draws the profile: well-formed SVG naming alloc_a and alloc_b" \
+      "python3 -c 'import sys, xml.dom.minidom as m; m.parse(sys.argv[1])' $tmp/p1.svg && grep -q alloc_a $tmp/p1.svg && grep -q alloc_b $tmp/p1.svg"
+  fi
   before=$(pprof_top inuse_space "$tmp/shares" "$tmp/p1.pb"); after=$(pprof_top inuse_space "$tmp/shares" "$tmp/p2.pb")
   check "before the frees both functions hold memory in use ($link)" "echo '$before' | grep -q '^alloc_a ' && echo '$before' | grep -q '^alloc_b '"
   check "after alloc_b's blocks are freed, only alloc_a holds memory in use ($link)" "echo '$after' | grep -q '^alloc_a ' && ! echo '$after' | grep -q '^alloc_b '"
