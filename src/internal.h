@@ -265,13 +265,18 @@ typedef struct gh_mspan {
   uint32_t xsweepgen;      /* I5 */
   uint32_t alloc_count_before_cache; /* alloc_count when last cached or swept (stats) */
   uintptr_t limit;         /* end of usable data: start + nelems*elemsize, or + size */
-  struct gh_special *specials; /* finalizers and profile records, sorted by offset (speciallock) */
+  struct gh_special *specials; /* finalizers and profile records, sorted by offset (speciallock);
+                                  links are written with release stores, so gh_span_has_specials
+                                  may test this one without the lock */
   struct gh_special *specials_cursor; /* the last one inserted, or NULL (speciallock) */
   gh_mutex speciallock;    /* rank GH_RANK_SPECIAL, set by gh_mheap_alloc_span */
 } gh_mspan;
 _Static_assert(sizeof(gh_mspan) % GH_CACHELINE == 0, "gh_mspan must fill whole cache lines");
 
 static inline uint32_t gh_span_bitmap_words(const gh_mspan *s) { return (s->nelems + 63) / 64; }
+
+/* Has the span any special? A hint, without its lock (another thread may be adding one). */
+static inline bool gh_span_has_specials(const gh_mspan *s) { return gh_atomic_load_acquire(&s->specials) != NULL; }
 
 /* ---- span lists (mcentral) ------------------------------------------------ */
 typedef struct gh_spanlist {

@@ -574,7 +574,7 @@ static void *realloc_here(void *ptr, size_t size, bool *moved, uint32_t *kind, s
   *old = usable_size(s, (uintptr_t)ptr);
   if (s->spanclass != GH_TINY_SPANCLASS && resize_in_place(s, size)) {
     if (gh_spanclass_is_large(s->spanclass)) s->limit = s->start_addr + size;
-    *profiled = s->specials != NULL; /* maybe a heap-profile record to update */
+    *profiled = gh_span_has_specials(s); /* maybe a heap-profile record to update */
     return ptr;
   }
   *moved = true;

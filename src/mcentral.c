@@ -373,7 +373,7 @@ bool gh_mcentral_free_large(gh_mspan *s) {
   }
   gh_mutex_unlock(&c->lock);
   if (ours) {
-    if (s->specials) gh_special_drop_all(s);
+    if (gh_span_has_specials(s)) gh_special_drop_all(s);
     gh_mheap_free_span(s);
   }
   return true;

@@ -94,10 +94,14 @@ static gh_special **find_link(gh_mspan *s, uint32_t offset, uint8_t kind) {
   return link;
 }
 
+/* Every link (s->specials or a record's next) is written with a release
+ * store: gh_span_has_specials reads the head without the lock. */
+static void set_link(gh_special **link, gh_special *v) { gh_atomic_store_release(link, v); }
+
 /* Unlinks *link (speciallock held). */
 static gh_special *unlink_special(gh_mspan *s, gh_special **link) {
   gh_special *sp = *link;
-  *link = sp->next;
+  set_link(link, sp->next);
   s->specials_cursor = NULL; /* it may have been sp */
   return sp;
 }
@@ -117,7 +121,7 @@ static bool set_finalizer(gh_mspan *s, uint32_t offset, void (*fn)(void *, void 
     old = unlink_special(s, link);
   } else if (fn) {
     *fresh = (gh_special){.next = *link, .offset = offset, .kind = SPECIAL_FINALIZER, .fn = fn, .arg = arg};
-    *link = s->specials_cursor = fresh;
+    set_link(link, s->specials_cursor = fresh);
     fresh = NULL;
   }
   gh_mutex_unlock(&s->speciallock);
@@ -135,7 +139,7 @@ bool gh_special_add_profile(gh_mspan *s, uintptr_t p, struct gh_bucket *b, uint6
   gh_mutex_lock(&s->speciallock);
   gh_special **link = find_link(s, offset, SPECIAL_PROFILE);
   *sp = (gh_special){.next = *link, .offset = offset, .kind = SPECIAL_PROFILE, .bucket = b, .size = size};
-  *link = s->specials_cursor = sp;
+  set_link(link, s->specials_cursor = sp);
   gh_mutex_unlock(&s->speciallock);
   return true;
 }
@@ -314,7 +318,8 @@ void gh_special_sweep(gh_mspan *s) {
 void gh_special_drop_all(gh_mspan *s) {
   gh_mutex_lock(&s->speciallock);
   gh_special *sp = s->specials;
-  s->specials = s->specials_cursor = NULL;
+  set_link(&s->specials, NULL);
+  s->specials_cursor = NULL;
   gh_mutex_unlock(&s->speciallock);
   while (sp) {
     gh_special *next = sp->next;

@@ -72,7 +72,7 @@ static uint32_t sweep(gh_mspan *s, gh_class_stats *counts, bool gc, uint32_t *co
   s->alloc_count -= nfreed; /* exact by I3: no need to recount the alloc bits */
   s->alloc_count_before_cache = s->alloc_count;
   gh_mspan_refill_alloc_cache(s, 0);
-  if (nfreed && s->specials) gh_special_sweep(s); /* finalizers of freed objects go */
+  if (nfreed && gh_span_has_specials(s)) gh_special_sweep(s); /* finalizers of freed objects go */
   if (counted) *counted = ncounted;
   if (GH_DEBUG) gh_mspan_check(s);
   return nfreed;
@@ -90,7 +90,7 @@ void gh_mspan_sweep_large(gh_mspan *s, bool gc) {
   bool marked = s->gcmark_bits[0] & 1;
   s->gcmark_bits[0] = 0;
   if (!gc || marked || !gh_mheap_large_dies(s)) return;
-  if (s->specials) gh_special_drop_all(s);
+  if (gh_span_has_specials(s)) gh_special_drop_all(s);
 }
 
 /*

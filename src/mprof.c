@@ -225,7 +225,7 @@ void gh_mprof_resized(void *p, size_t size, uintptr_t ra) {
   bool every = gh_mprof_rate() == 1, found = false;
   gh_bucket *b = NULL;
   uint64_t old = 0;
-  if (s && s->specials) {
+  if (s && gh_span_has_specials(s)) {
     found = every ? gh_special_take_profile(s, (uintptr_t)p, &b, &old)
                   : gh_special_resize_profile(s, (uintptr_t)p, size, &b, &old);
   }
