@@ -6,7 +6,7 @@
  *   os/os_linux      -- mmap, locks, threads, signals: the only OS calls
  *   mfixalloc        -- fixed-size metadata allocator
  *   mpagealloc       -- free-page bitmaps and summaries
- *   mheap            -- arenas, the arena index, spans of pages
+ *   mheap mgcscavenge -- arenas, the arena index, spans of pages; free pages back to the OS
  *   mspan            -- a span's slots and bitmaps
  *   mgcsweep         -- sweeping a span
  *   mcentral         -- per span class span lists
@@ -409,7 +409,6 @@ typedef struct gh_mheap {
   uint64_t pages_committed; /* pages made read/write */
   uint64_t pages_free;      /* committed free pages, released or not */
   uint64_t pages_released;  /* free pages given back to the OS */
-  uint64_t last_scavenge_ns; /* when a free last returned pages to the OS */
 } gh_mheap;
 
 extern gh_mheap gh_heap;
@@ -451,7 +450,14 @@ bool gh_mheap_grow_span_in_place(gh_mspan *s, uintptr_t new_npages);
 void gh_mheap_shrink_span(gh_mspan *s, uintptr_t new_npages);
 bool gh_mheap_large_dies(gh_mspan *s);  /* IN_USE -> DEAD once, with the large-object counts */
 bool gh_mheap_free_large(gh_mspan *s);  /* a manual large object; false: not live (double free) */
-void gh_mheap_scavenge(uint64_t bytes); /* release up to `bytes` of free pages */
+
+/* ---- mgcscavenge.c: free pages back to the OS (Go: mgcscavenge.go) --------- */
+uint64_t gh_mheap_scavenge(uint64_t bytes);    /* releases up to `bytes` now; returns the bytes released */
+void gh_scavenge_taken_locked(void);            /* heap lock: free pages were taken */
+uint64_t gh_scavenge_freed_locked(bool *wake);  /* heap lock: pages went free; bytes to release now */
+void gh_scavenge_wake(void);                    /* after the unlock, when *wake */
+void gh_scavenger_poll(void);                   /* no lock held, outside the heap: start the thread if due */
+void gh_scavenge_fork_child(void);
 uintptr_t gh_mheap_reclaim(uintptr_t pages); /* sweep until `pages` went back (Go: mheap.reclaim) */
 void gh_mheap_check(void);
 void gh_mheap_fork_child_repair(void);  /* first thing in a fork child */

@@ -149,6 +149,7 @@ static GH_NOINLINE void *small_alloc_slow(gh_spanclass sc, size_t size, size_t z
   gh_leave(c);
   if (zero_bytes && needzero) memset(p, 0, zero_bytes);
   if (gh_spanclass_collected(sc)) gh_gc_maybe_start(); /* Go: mallocgc's shouldhelpgc */
+  gh_scavenger_poll();
   return GH_MPROF_COUNT(c, p, size);
 }
 
@@ -200,6 +201,7 @@ static GH_NOINLINE void *large_alloc(size_t size, uintptr_t align_pages, bool ze
   gh_leave(c);
   if (zero && needzero) memset(p, 0, clear);
   if (kind != GH_KIND_MANUAL) gh_gc_maybe_start();
+  gh_scavenger_poll();
   return c ? GH_MPROF_COUNT(c, p, size) : p;
 }
 
@@ -441,6 +443,7 @@ static GH_NOINLINE void free_unusual(const char *op, gh_mspan *s, uintptr_t p) {
   if (!ok) bad_pointer(op, p, GH_BAD_DOUBLE_FREE, s);
   errno = saved;
   gh_leave(c);
+  gh_scavenger_poll();
 }
 
 static GH_ALWAYS_INLINE void free_object(const char *op, gh_mspan *s, uint32_t i, uintptr_t p) {

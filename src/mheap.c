@@ -10,15 +10,9 @@
  * (address >> 26) to it, so spanOf(p) is a range check and three dependent loads.
  *
  * Span structs and their bitmaps come from fixallocs, never from the heap.
- * Freed spans' pages go back to the page allocator; when more free memory is
- * retained than GOHEAP_RETAIN / GOHEAP_RETAIN_PERCENT allow, the freeing thread
- * returns the highest free pages to the OS (Go: mgcscavenge.go, done here
- * synchronously rather than by a background goroutine). With hysteresis: up to
- * twice the limit may stay free for 100 ms, so a program that frees and
- * reallocates large blocks in a loop does not pay a release and a page fault
- * per page each time (malloc-large in bench/: 1.03 s -> 0.19 s, same peak RSS;
- * a 4x band gave 0.09 s but would let an idle program hold 4x the limit, where
- * 2x matches what glibc's dynamic trim threshold can hold: 64 MiB).
+ * Freed spans' pages go back to the page allocator; mgcscavenge.c returns
+ * free pages above the retain limit (GOHEAP_RETAIN / GOHEAP_RETAIN_PERCENT)
+ * to the OS from a background thread.
  *
  * Lock: gh_heap.lock protects the page allocator, the arena list, the fixallocs
  * and the page counters. It ranks below every mcentral lock.
@@ -234,6 +228,7 @@ gh_mspan *gh_mheap_alloc_span(uintptr_t npages, gh_spanclass sc, uintptr_t align
   gh_heap.pages_inuse += npages;
   gh_heap.pages_free -= npages;
   gh_heap.pages_released -= scav;
+  gh_scavenge_taken_locked();
   uint32_t sweepgen = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
   gh_mutex_unlock(&gh_heap.lock);
 
@@ -251,20 +246,13 @@ gh_mspan *gh_mheap_alloc_span(uintptr_t npages, gh_spanclass sc, uintptr_t align
   return s; /* the caller finishes the layout and publishes xstate */
 }
 
-#define SCAVENGE_DELAY_NS 100000000u /* 100 ms */
-
-/* How many free bytes to return to the OS now: those above the retain limit,
- * once they have been above it for 100 ms or are above twice the limit. */
-static uint64_t scavenge_due_locked(void) {
-  gh_assert_held(&gh_heap.lock);
-  uint64_t dirty = (gh_heap.pages_free - gh_heap.pages_released) << GH_PAGE_SHIFT;
-  uint64_t keep = (gh_heap.pages_inuse << GH_PAGE_SHIFT) / 100 * (uint64_t)gh_option_get(GH_OPT_RETAIN_PERCENT);
-  if (keep < (uint64_t)gh_option_get(GH_OPT_RETAIN)) keep = (uint64_t)gh_option_get(GH_OPT_RETAIN);
-  if (dirty <= keep) return 0;
-  uint64_t now = gh_os_nanotime();
-  if (dirty <= 2 * keep && now - gh_heap.last_scavenge_ns < SCAVENGE_DELAY_NS) return 0;
-  gh_heap.last_scavenge_ns = now;
-  return dirty - keep;
+/* Unlocks the heap after pages went free: the scavenger hears of it. */
+static void unlock_after_free(void) {
+  bool wake;
+  uint64_t now = gh_scavenge_freed_locked(&wake);
+  gh_mutex_unlock(&gh_heap.lock);
+  if (wake) gh_scavenge_wake();
+  if (now) gh_mheap_scavenge(now);
 }
 
 /* Go: mheap.go:(*mheap).freeSpan. The span must be owned by the caller. */
@@ -280,9 +268,7 @@ void gh_mheap_free_span(gh_mspan *s) {
   gh_heap.pages_free += s->npages;
   if (s->alloc_bits != s->inline_bits) gh_fixalloc_free(&bitmap_alloc[nwords], s->alloc_bits);
   gh_fixalloc_free(&span_alloc, s);
-  uint64_t excess = scavenge_due_locked();
-  gh_mutex_unlock(&gh_heap.lock);
-  if (excess) gh_mheap_scavenge(excess);
+  unlock_after_free();
 }
 
 /* A large span's object dies: its state goes to DEAD once. false if it
@@ -313,6 +299,7 @@ bool gh_mheap_grow_span_in_place(gh_mspan *s, uintptr_t new_npages) {
     gh_heap.pages_inuse += extra;
     gh_heap.pages_free -= extra;
     gh_heap.pages_released -= scav;
+    gh_scavenge_taken_locked();
   }
   gh_mutex_unlock(&gh_heap.lock);
   if (!ok) return false;
@@ -334,30 +321,7 @@ void gh_mheap_shrink_span(gh_mspan *s, uintptr_t new_npages) {
   gh_pagealloc_free_locked(tail, extra);
   gh_heap.pages_inuse -= extra;
   gh_heap.pages_free += extra;
-  gh_mutex_unlock(&gh_heap.lock);
-}
-
-/* ---- returning memory (Go: mgcscavenge.go:(*pageAlloc).scavenge) ---------- */
-
-/* Releases up to `bytes` of free pages, highest addresses first. The pages are
- * taken from the allocator while madvise runs, so the lock is not held then. */
-void gh_mheap_scavenge(uint64_t bytes) {
-  uint64_t want = (bytes >> GH_PAGE_SHIFT) + ((bytes & (GH_PAGE_SIZE - 1)) != 0);
-  while (want > 0) {
-    uintptr_t addr, n, scav;
-    gh_mutex_lock(&gh_heap.lock);
-    bool found = gh_pagealloc_find_unscavenged_locked(want, &addr, &n);
-    if (found) gh_pagealloc_alloc_at_locked(addr, n, &scav);
-    gh_mutex_unlock(&gh_heap.lock);
-    if (!found) return;
-    gh_os_decommit((void *)addr, n << GH_PAGE_SHIFT);
-    gh_mutex_lock(&gh_heap.lock);
-    gh_pagealloc_free_locked(addr, n);
-    gh_pagealloc_mark_scavenged_locked(addr, n);
-    gh_heap.pages_released += n;
-    gh_mutex_unlock(&gh_heap.lock);
-    want -= n;
-  }
+  unlock_after_free();
 }
 
 /* Go: mheap.go:(*mheap).reclaim. Sweeps unswept spans (a collection's, or

@@ -28,6 +28,8 @@ static void *nothing(void *arg) { return arg; }
 int main(void) {
   static void *v[5000];
   pthread_t t;
+  void *volatile big = malloc(64 << 20); /* above the retain limit once freed: the scavenger */
+  free(big);                             /* thread starts now, its thread data before s0 */
   pthread_create(&t, NULL, nothing, NULL); /* glibc keeps a little memory per thread ever made */
   pthread_join(t, NULL);
   gh_stats s0 = settle();
