@@ -103,11 +103,19 @@ test: tests
 demo: lib $(GOHEAP_TOOL)
 	bash demo/demo.sh
 
+# The oversubscribed set: the threaded malloc workloads again with 8 threads
+# on however many cores (bench/README.md), its own report (...-8t.md).
+OVERSUB_WORKLOADS := larson,xmalloc-test,cache-scratch,cache-thrash,alloc-test,sh6bench,thread-churn
+
 bench: lib
 	python3 bench/run.py
+	python3 bench/run.py --only manual --threads 8 --workloads $(OVERSUB_WORKLOADS) --no-callgrind \
+	  --out bench/results/$$(date +%F)-8t
 
 bench-quick: lib
 	python3 bench/run.py --quick
+	python3 bench/run.py --quick --only manual --threads 8 --workloads $(OVERSUB_WORKLOADS) --no-callgrind \
+	  --out bench/results/$$(date +%F)-quick-8t
 
 include tests/fuzz/fuzz.mk
 
