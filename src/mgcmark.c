@@ -78,6 +78,8 @@ static GH_DATA struct {
   uint32_t xnfull;          /* buffers on the full list */
   uint64_t nbufs;           /* buffers ever mapped */
   uint32_t xnwait;          /* workers waiting for work */
+  uint32_t xnsleep;         /* of those, asleep on xwake (after a short spin) */
+  uint32_t xwake;           /* futex: bumped when sleepers must look again */
   uint32_t nworkers;        /* taking part in this mark */
   uint32_t xoverflow;       /* a push found no buffer */
   uintptr_t heap_lo, heap_hi;
@@ -152,12 +154,19 @@ static void put_empty(gh_workbuf *b) {
   gh_mutex_unlock(&work.lock);
 }
 
+/* Sleeping workers look again (new work, or the mark is over). */
+static void wake_sleepers(void) {
+  gh_atomic_add_seq(&work.xwake, 1);
+  gh_os_futex_wake_all(&work.xwake);
+}
+
 static void put_full(gh_workbuf *b) {
   gh_mutex_lock(&work.lock);
   b->next = work.full;
   work.full = b;
-  gh_atomic_store_release(&work.xnfull, work.xnfull + 1);
+  gh_atomic_store_seq(&work.xnfull, work.xnfull + 1); /* before the xnsleep load (get_full_or_done) */
   gh_mutex_unlock(&work.lock);
+  if (gh_atomic_load_seq(&work.xnsleep)) wake_sleepers();
 }
 
 static gh_workbuf *take_full(void) {
@@ -201,20 +210,41 @@ static void maybe_share(gh_marker *m) {
   put_full(b);
 }
 
+/* Spins a little, then sleeps until put_full or the last worker to run out
+ * of work wakes it (no unbounded spinning: a worker descheduled under load
+ * costs the others nothing). Sleepers count themselves in xnsleep before
+ * their last look, and wakers publish before they read xnsleep (both seq_cst),
+ * so one of the two sees the other. */
+static void wait_for_work(uint32_t spins) {
+  if (spins < 64) return; /* the caller looks again at once */
+  if (spins < 80) {
+    gh_os_yield();
+    return;
+  }
+  uint32_t seq = gh_atomic_load_seq(&work.xwake);
+  gh_atomic_add_seq(&work.xnsleep, 1);
+  if (!gh_atomic_load_seq(&work.xnfull) && gh_atomic_load_seq(&work.xnwait) != work.nworkers)
+    gh_os_futex_wait(&work.xwake, seq);
+  gh_atomic_sub_seq(&work.xnsleep, 1);
+}
+
 /* A full buffer from another worker, or NULL when every worker waits with
  * nothing left: the mark is over (Go: getfull). */
 static gh_workbuf *get_full_or_done(void) {
-  gh_atomic_add_seq(&work.xnwait, 1);
+  if (gh_atomic_add_seq(&work.xnwait, 1) + 1 == work.nworkers && gh_atomic_load_seq(&work.xnsleep))
+    wake_sleepers(); /* the last one: the mark is over unless work appears */
   for (uint32_t spins = 0;; spins++) {
     if (gh_atomic_load_seq(&work.xnfull)) {
       gh_atomic_sub_seq(&work.xnwait, 1);
       gh_workbuf *b = take_full();
       if (b) return b;
-      gh_atomic_add_seq(&work.xnwait, 1);
+      if (gh_atomic_add_seq(&work.xnwait, 1) + 1 == work.nworkers && gh_atomic_load_seq(&work.xnsleep))
+        wake_sleepers();
       continue;
     }
     if (gh_atomic_load_seq(&work.xnwait) == work.nworkers) return NULL;
-    if (spins > 64) gh_os_yield();
+    wait_for_work(spins);
+    if (spins >= 80) spins = 0; /* woken: spin briefly again before the next sleep */
   }
 }
 
