@@ -152,6 +152,10 @@ static void read_stats(gh_stats *st) {
   gh_read_stats(st);
 }
 
+static int in_mark; /* set while goheap's mark callback runs (world stopped) */
+static void mark_callback(void *arg, unsigned round);
+static GC_word procobj_remove(void *obj);
+static void procobj_add(void *obj, GC_word descr, int root);
 static void once_init(void) {
   pthread_mutexattr_t a;
   const char *e;
@@ -163,6 +167,7 @@ static void once_init(void) {
   env_gogc_set = e && *e;
   e = getenv("GOHEAP_MEMLIMIT");
   env_memlimit_set = e && *e;
+  gh_set_mark_callback(mark_callback, NULL);
   base_percent = gh_set_gc_percent(100);
   gh_set_gc_percent(base_percent);
   applied_percent = base_percent;
@@ -283,6 +288,7 @@ EXPORT void GC_ptr_store_and_dirty(void *p, const void *q) { *(const void **)p =
 EXPORT void GC_free(void *p) {
   if (p == NULL) return;
   __atomic_add_fetch(&expl_freed_since_gc, (GC_word)gh_malloc_usable_size(p), __ATOMIC_RELAXED);
+  (void)procobj_remove(p);
   gh_free(p);
 }
 /* [same] keeps the object's kind (gh_realloc); NULL: GC_malloc; 0: free. */
@@ -292,7 +298,12 @@ EXPORT void *GC_realloc(void *p, size_t n) {
     GC_free(p);
     return NULL;
   }
-  return done(gh_realloc(p, n < 16 ? 16 : n), n);
+  void *q = gh_realloc(p, n < 16 ? 16 : n);
+  if (q && q != p) { /* moved: a mark procedure's object stays one */
+    GC_word d = procobj_remove(p);
+    if (d) procobj_add(q, d, !gh_is_collected(q));
+  }
+  return done(q, n);
 }
 EXPORT char *GC_strdup(const char *s) {
   size_t n;
@@ -344,11 +355,16 @@ EXPORT void GC_incr_bytes_freed(size_t n) { __atomic_add_fetch(&expl_freed_since
  * collected object, scanned (conservatively, in full) and noscan: a kind
  * whose descriptor says "no pointers" (length 0) is noscan, every other
  * is scanned in full.  [superset for descriptors: a bitmap or length
- * descriptor scans at most what goheap scans; none for mark procedures:
- * accepted, never called, the object is scanned conservatively instead.
- * A mark procedure that pushes memory the object does not contain (Guile's
- * thread_mark pushing a VM stack in mmap'd memory) is therefore not
- * honoured; engine hook: per-object mark callbacks.] */
+ * descriptor scans at most what goheap scans.]  A kind with a mark
+ * procedure (GC_MAKE_PROC): [superset] its objects are scanned in full,
+ * conservatively, and the procedure is called too, for every marked object
+ * of the kind in every collection (see "Mark procedures"), so that what it
+ * pushes beyond the object is marked (Guile's thread_mark: a VM stack in
+ * mmap'd memory).  What a procedure leaves out on purpose is retained all
+ * the same.  (Objects of such kinds made noscan, marked by their procedure
+ * alone, made Guile lose bindings during its start-up at GOHEAP_GOGC=5:
+ * procedures that skip free-list elements leave the rest of a free list
+ * unmarked, which bdwgc keeps by other means.) */
 #define MAXKINDS 64
 #define K_PTRFREE 0
 #define K_NORMAL 1
@@ -365,21 +381,19 @@ static unsigned nkinds = 4;
 static GC_mark_proc mark_procs[GC_MAX_MARK_PROCS];
 static unsigned nprocs = GC_RESERVED_MARK_PROCS;
 
+static void *track(void *p, int k);
 static void *alloc_kind(size_t lb, int k) {
   if (k < 0 || (unsigned)k >= nkinds) k = K_NORMAL;
-  if (kinds[k].uncollectable) return GC_malloc_uncollectable(lb);
+  if (kinds[k].uncollectable) return track(GC_malloc_uncollectable(lb), k);
   if (kinds[k].noscan) return GC_malloc_atomic(lb);
-  return GC_malloc(lb);
+  return track(GC_malloc(lb), k);
 }
 EXPORT void *GC_malloc_kind(size_t lb, int k) { return alloc_kind(lb, k); }
 EXPORT void *GC_malloc_kind_global(size_t lb, int k) { return alloc_kind(lb, k); }
 EXPORT void *GC_generic_malloc(size_t lb, int k) { return alloc_kind(lb, k); }
 EXPORT void *GC_generic_malloc_ignore_off_page(size_t lb, int k) { return alloc_kind(lb, k); }
 EXPORT void *GC_generic_or_special_malloc(size_t lb, int k) { return alloc_kind(lb, k); }
-EXPORT void *GC_generic_malloc_uncollectable(size_t lb, int k) {
-  (void)k;
-  return GC_malloc_uncollectable(lb);
-}
+EXPORT void *GC_generic_malloc_uncollectable(size_t lb, int k) { return track(GC_malloc_uncollectable(lb), k); }
 EXPORT void *GC_debug_generic_or_special_malloc(size_t lb, int k, const char *s, int i) {
   (void)s;
   (void)i;
@@ -397,7 +411,7 @@ EXPORT void GC_generic_malloc_many(size_t lb, int k, void **result) {
   int uncoll = k >= 0 && (unsigned)k < nkinds && kinds[k].uncollectable;
   n = sz >= 2048 ? 1 : 4096 / ((sz + 15) & ~(size_t)15);
   for (i = 0; i < n; i++) {
-    void *p = uncoll ? GC_malloc_uncollectable(sz) : GC_malloc(sz);
+    void *p = track(uncoll ? GC_malloc_uncollectable(sz) : GC_malloc(sz), k);
     if (p == NULL) break;
     *(void **)p = head;
     head = p;
@@ -458,13 +472,153 @@ EXPORT unsigned GC_new_proc_inner(GC_mark_proc proc) {
   return i;
 }
 EXPORT unsigned GC_new_proc(GC_mark_proc proc) { return GC_new_proc_inner(proc); }
-/* [none] only a mark procedure calls it, and goheap calls none: returns
- * the mark stack pointer unchanged. */
+/* ---- Mark procedures ---------------------------------------------------
+ * Every object of a kind whose descriptor is a mark procedure is recorded
+ * (hidden, with its descriptor) in `procobjs`, a table that only grows, in
+ * chunks that never move.  goheap calls mark_callback in every collection,
+ * world stopped, once the roots' closure is marked, in rounds until a round
+ * marks nothing new (include/goheap.h: gh_set_mark_callback): round 0 calls
+ * GC_push_other_roots; every round calls the procedure of each recorded
+ * object that is marked and was not called yet in this collection; the
+ * GH_MARK_DONE round forgets the objects that were not marked (dead).
+ * What a procedure pushes -- GC_mark_and_push, GC_push_all, or entries it
+ * writes on the mark stack it is given -- is scanned at once (gh_mark_range).
+ * Writers (allocation, GC_free, GC_realloc) take procobj_lock; the callback
+ * never takes it (the world is stopped, a stopped thread may hold it): a
+ * writer fills an entry's other fields, then publishes its object word, and
+ * publishes the count after a new entry.  [approx] an object that a
+ * finalizer keeps alive after it became unreachable is forgotten at
+ * GH_MARK_DONE (finalization is decided after the mark), so its procedure
+ * is not called while its finalizer runs. */
+struct procobj {
+  GC_word hobj;  /* ~obj, 0: free entry (written last, read first) */
+  GC_word descr; /* GC_MAKE_PROC(index, env) */
+  GC_word epoch; /* the collection its procedure was last called in */
+  int root;      /* uncollectable: the procedure is called in every collection */
+};
+#define PCHUNK 4096
+struct pchunk {
+  struct procobj e[PCHUNK];
+  struct pchunk *next;
+};
+static pthread_mutex_t procobj_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pchunk *pfirst;
+static size_t pcount;  /* entries in use or freed, published with release stores */
+static size_t pcursor; /* where a writer looks for a free entry first (a hint) */
+static GC_word pepoch; /* collections seen by the callback (callback only) */
+
+static int is_proc_kind(int k) {
+  return k >= 0 && (unsigned)k < nkinds && (kinds[k].descr & GC_DS_TAGS) == GC_DS_PROC;
+}
+static struct procobj *procobj_at(size_t i) {
+  struct pchunk *c = __atomic_load_n(&pfirst, __ATOMIC_ACQUIRE);
+  for (; i >= PCHUNK; i -= PCHUNK) c = __atomic_load_n(&c->next, __ATOMIC_ACQUIRE);
+  return &c->e[i];
+}
+static void procobj_add(void *obj, GC_word descr, int root) {
+  size_t i;
+  struct procobj *e = NULL;
+  pthread_mutex_lock(&procobj_lock);
+  for (i = pcursor; i < pcount && !e; i++)
+    if (__atomic_load_n(&procobj_at(i)->hobj, __ATOMIC_RELAXED) == 0) e = procobj_at(i);
+  pcursor = i;
+  if (!e) {
+    if (pcount % PCHUNK == 0) {
+      struct pchunk *c = (struct pchunk *)gh_calloc(1, sizeof *c), **link = &pfirst;
+      if (!c) {
+        pthread_mutex_unlock(&procobj_lock);
+        fprintf(stderr, "libgc (goheap): out of memory for the mark procedure table\n");
+        abort();
+      }
+      while (*link) link = &(*link)->next;
+      __atomic_store_n(link, c, __ATOMIC_RELEASE);
+    }
+    e = procobj_at(pcount);
+  }
+  e->descr = descr;
+  e->epoch = 0;
+  e->root = root;
+  __atomic_store_n(&e->hobj, HIDE(obj), __ATOMIC_RELEASE);
+  if (e == procobj_at(pcount)) __atomic_store_n(&pcount, pcount + 1, __ATOMIC_RELEASE);
+  pthread_mutex_unlock(&procobj_lock);
+}
+/* Forgets obj; returns its descriptor, or 0 if it was not recorded. */
+static GC_word procobj_remove(void *obj) {
+  GC_word h = HIDE(obj), d = 0;
+  size_t i, n = __atomic_load_n(&pcount, __ATOMIC_ACQUIRE);
+  if (n == 0) return 0;
+  pthread_mutex_lock(&procobj_lock);
+  for (i = 0; i < pcount; i++) {
+    struct procobj *e = procobj_at(i);
+    if (e->hobj == h) {
+      d = e->descr;
+      __atomic_store_n(&e->hobj, 0, __ATOMIC_RELEASE);
+      if (i < pcursor) pcursor = i;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&procobj_lock);
+  return d;
+}
+static void *track(void *p, int k) {
+  if (p && is_proc_kind(k)) procobj_add(p, kinds[k].descr, !gh_is_collected(p));
+  return p;
+}
+
+/* Scans what a procedure left on the mark stack it was given. */
+#define MARK_STACK 512
+static void scan_pushed(struct GC_ms_entry *from, struct GC_ms_entry *to) {
+  for (; from < to; from++) {
+    char *start = (char *)from->mse_start;
+    if ((from->mse_descr & GC_DS_TAGS) == GC_DS_LENGTH) gh_mark_range(start, start + from->mse_descr);
+    else gh_mark_range(&from->mse_start, &from->mse_start + 1); /* [superset] the whole object */
+  }
+}
+static void call_procs(void) {
+  static struct GC_ms_entry stack[MARK_STACK];
+  size_t i, n = __atomic_load_n(&pcount, __ATOMIC_ACQUIRE);
+  for (i = 0; i < n; i++) {
+    struct procobj *e = procobj_at(i);
+    GC_word h = __atomic_load_n(&e->hobj, __ATOMIC_ACQUIRE), d = e->descr;
+    GC_word *obj = (GC_word *)REVEAL(h);
+    GC_mark_proc proc = mark_procs[(d >> GC_DS_TAG_BITS) & (GC_MAX_MARK_PROCS - 1)];
+    if (h == 0 || e->epoch == pepoch || !proc || (!e->root && !gh_is_marked(obj))) continue;
+    e->epoch = pepoch;
+    scan_pushed(stack, proc(obj, stack, stack + MARK_STACK, d >> (GC_DS_TAG_BITS + GC_LOG_MAX_MARK_PROCS)));
+  }
+}
+static void forget_dead(void) {
+  size_t i, n = __atomic_load_n(&pcount, __ATOMIC_ACQUIRE);
+  for (i = 0; i < n; i++) {
+    struct procobj *e = procobj_at(i);
+    GC_word h = __atomic_load_n(&e->hobj, __ATOMIC_ACQUIRE);
+    if (h && !e->root && !gh_is_marked(REVEAL(h))) __atomic_store_n(&e->hobj, 0, __ATOMIC_RELEASE);
+  }
+  pcursor = 0; /* a hint: a writer stopped mid-search may set it back */
+}
+static void mark_callback(void *arg, unsigned round) {
+  GC_push_other_roots_proc f = GC_push_other_roots;
+  (void)arg;
+  in_mark = 1;
+  if (round == GH_MARK_DONE) {
+    forget_dead();
+  } else {
+    if (round == 0) {
+      pepoch++;
+      if (f && f != default_push_other_roots) f();
+    }
+    call_procs();
+  }
+  in_mark = 0;
+}
+
+/* [same] inside a mark procedure (or GC_push_other_roots): marks obj and
+ * what it reaches; elsewhere it does nothing. */
 EXPORT struct GC_ms_entry *GC_mark_and_push(void *obj, struct GC_ms_entry *msp, struct GC_ms_entry *lim,
                                             void **src) {
-  (void)obj;
   (void)lim;
   (void)src;
+  if (in_mark) gh_mark_range(&obj, &obj + 1);
   return msp;
 }
 /* [approx] goheap has no scan/noscan query: every collected object
@@ -631,33 +785,14 @@ EXPORT void GC_clear_exclusion_table(void) {}
 static GC_has_static_roots_func has_static_roots_fn;
 EXPORT void GC_register_has_static_roots_callback(GC_has_static_roots_func f) { has_static_roots_fn = f; }
 
-/* GC_push_other_roots / GC_set_push_other_roots: [approx] bdwgc calls the
- * procedure in every collection, with the world stopped, and it pushes
- * ranges with GC_push_all/GC_push_conditional.  goheap's public API has no
- * callback inside a collection, so this library calls the procedure
- * itself, with the world running: before each GC_gcollect and every 256
- * KiB allocated through it, and turns the ranges it pushes into goheap
- * roots (gh_add_roots), dropping those it no longer pushes.  A range the
- * client pushes for the first time, or moves, between two such calls is
- * not a root in a collection that falls in between.  Engine hook: a
- * callback run during the mark, with a way to push a range. */
-static pthread_mutex_t push_lock = PTHREAD_MUTEX_INITIALIZER;
-static __thread int tls_pushing;
-static struct range *pushed_cur, *pushed_new;
-static int push_oom;
+/* GC_push_other_roots / GC_set_push_other_roots: [same] the procedure is
+ * called in every collection, with the world stopped (from goheap's mark
+ * callback, round 0: see "Mark procedures" below), and what it pushes with
+ * GC_push_all/GC_push_conditional is scanned then (gh_mark_range).  Outside
+ * a collection the push calls do nothing, as in bdwgc. */
 
 static void push_range(void *lo, void *hi) {
-  struct range *r;
-  if (!tls_pushing || (uintptr_t)lo >= (uintptr_t)hi) return;
-  r = (struct range *)gh_malloc(sizeof *r);
-  if (!r) {
-    push_oom = 1;
-    return;
-  }
-  r->hlo = HIDE(lo);
-  r->hhi = HIDE(hi);
-  r->next = pushed_new;
-  pushed_new = r;
+  if (in_mark && (uintptr_t)lo < (uintptr_t)hi) gh_mark_range(lo, hi);
 }
 EXPORT void GC_push_all(void *lo, void *hi) { push_range(lo, hi); }
 EXPORT void GC_push_all_eager(void *lo, void *hi) { push_range(lo, hi); }
@@ -668,33 +803,6 @@ EXPORT void GC_push_conditional(void *lo, void *hi, int all) {
 EXPORT void GC_push_finalizer_structures(void) {}
 EXPORT void GC_set_push_other_roots(GC_push_other_roots_proc f) { GC_push_other_roots = f; }
 EXPORT GC_push_other_roots_proc GC_get_push_other_roots(void) { return GC_push_other_roots; }
-
-static int range_in(struct range *list, struct range *r) {
-  for (; list; list = list->next)
-    if (list->hlo == r->hlo && list->hhi == r->hhi) return 1;
-  return 0;
-}
-static void refresh_pushed_roots(void) {
-  GC_push_other_roots_proc f = GC_push_other_roots;
-  struct range *r, *next;
-  if ((f == NULL || f == default_push_other_roots) && pushed_cur == NULL) return;
-  if (tls_pushing || pthread_mutex_trylock(&push_lock) != 0) return;
-  tls_pushing = 1;
-  pushed_new = NULL;
-  push_oom = 0;
-  if (f) f();
-  tls_pushing = 0;
-  for (r = pushed_new; r; r = r->next)
-    if (!range_in(pushed_cur, r)) gh_add_roots(REVEAL(r->hlo), REVEAL(r->hhi));
-  for (r = pushed_cur; r; r = next) {
-    next = r->next;
-    if (!range_in(pushed_new, r)) gh_remove_roots(REVEAL(r->hlo), REVEAL(r->hhi));
-    gh_free(r);
-  }
-  pushed_cur = pushed_new;
-  pushed_new = NULL;
-  pthread_mutex_unlock(&push_lock);
-}
 
 /* ======================================================================
  * Finalization and disappearing links
@@ -1239,7 +1347,6 @@ static void refresh(void) {
     expl_freed_since_gc = 0;
   }
   if (GC_dont_gc != applied_dont_gc || GC_free_space_divisor != applied_divisor) apply_pacing();
-  refresh_pushed_roots();
   pthread_mutex_unlock(&refresh_lock);
 }
 
@@ -1288,7 +1395,6 @@ EXPORT void GC_gcollect(void) {
   long recs;
   ensure_init();
   if (GC_dont_gc || disable_count > 0) return; /* bdwgc: no collection while disabled */
-  refresh_pushed_roots();
   if (sc) sc();
   collection_event(GC_EVENT_START);
   gh_collect();

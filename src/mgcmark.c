@@ -545,11 +545,68 @@ static void mark_all(uint32_t n) {
   recover_overflow();
 }
 
+/* ---- the client's mark callback (gh_set_mark_callback) ---------------------------------------- */
+
+static GH_DATA struct {
+  gh_mark_callback xfn; /* written with roots_lock held, read with the world stopped */
+  void *xarg;
+  gh_marker *active;    /* the marker while the callback runs (collecting thread, world stopped) */
+} callback;
+
+void gh_set_mark_callback(gh_mark_callback fn, void *arg) {
+  gh_ensure_init();
+  gh_mutex_lock(&roots_lock);
+  gh_atomic_store_release(&callback.xarg, arg);
+  gh_atomic_store_release(&callback.xfn, fn);
+  gh_mutex_unlock(&roots_lock);
+}
+
+static bool in_callback(void) {
+  if (gh_likely(callback.active != NULL)) return true;
+  static const char msg[] = "goheap: gh_mark_range/gh_is_marked called outside a mark callback: ignored\n";
+  gh_os_write_stderr(msg, sizeof msg - 1);
+  return false;
+}
+
+void gh_mark_range(void *lo, void *hi) {
+  if (in_callback()) scan_block(callback.active, (uintptr_t)lo, (uintptr_t)hi);
+}
+
+int gh_is_marked(void *p) {
+  if (!in_callback()) return 0;
+  gh_mspan *s = gh_span_of((uintptr_t)p);
+  return s && (uintptr_t)p < s->limit && gh_spanclass_collected(s->spanclass) && is_marked(s, (uintptr_t)p);
+}
+
+/* Rounds of the callback, each followed by a single-worker drain, until a
+ * round marks nothing new; then the GH_MARK_DONE round. */
+static void run_mark_callback(void) {
+  gh_mark_callback fn = gh_atomic_load_acquire(&callback.xfn);
+  if (!fn) return;
+  void *arg = gh_atomic_load_acquire(&callback.xarg);
+  gh_marker *m = &markers[0];
+  for (unsigned round = 0;; round++) {
+    uint64_t before = m->marked_bytes;
+    callback.active = m;
+    fn(arg, round);
+    callback.active = NULL;
+    work.nworkers = 1;
+    work.xnwait = 0;
+    drain(m);
+    recover_overflow();
+    if (m->marked_bytes == before) break;
+  }
+  callback.active = m;
+  fn(arg, GH_MARK_DONE);
+  callback.active = NULL;
+}
+
 void gh_gc_mark(gh_mark_result *out) {
   setup_jobs();
   uint32_t n = wanted_workers();
   if (n > workers_running + 1) n = workers_running + 1;
   mark_all(n);
+  run_mark_callback(); /* before the finalizers: what it reaches is not finalized */
   uint64_t kept = 0;
   gh_mheap_each_span(queue_finalizers, &kept);
   *out = (gh_mark_result){.workers = n, .marked_bytes = kept, .stack_bytes = work.stack_bytes,
