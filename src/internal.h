@@ -722,6 +722,7 @@ typedef enum gh_option {
   GH_OPT_VERBOSE,       /* print the options in effect at start-up */
   GH_OPT_RETAIN,        /* bytes of free pages kept before returning any to the OS */
   GH_OPT_RETAIN_PERCENT,/* ... or this percentage of the heap in use, if larger */
+  GH_OPT_SCAVENGER,     /* 0: no background scavenger thread (mgcscavenge.c) */
   GH_OPT_GOGC,          /* GOGC: heap growth % between collections; -1 off */
   GH_OPT_MEMLIMIT,      /* soft memory limit in bytes; INT64_MAX none */
   GH_OPT_GCTRACE,       /* GOHEAP_DEBUG=gctrace=1 */

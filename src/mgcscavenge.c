@@ -33,6 +33,10 @@
  * no object, only the page allocator under the heap lock, and calls madvise
  * with the pages taken out of the allocator, the lock released.
  *
+ * GOHEAP_SCAVENGER=0 keeps the process free of that thread (a program that
+ * must stay single-threaded, for unshare(CLONE_NEWUSER) say): the freeing
+ * thread then always releases, as before the thread existed.
+ *
  * malloc_trim / gh_free_os_memory and the memory limit release synchronously
  * (gh_mheap_scavenge), as Go's debug.FreeOSMemory does.
  */
@@ -86,7 +90,7 @@ uint64_t gh_scavenge_freed_locked(bool *wake) {
     }
     return 0;
   }
-  gh_atomic_store_relaxed(&scav.xwant, 1);
+  if (gh_option_get(GH_OPT_SCAVENGER)) gh_atomic_store_relaxed(&scav.xwant, 1);
   uint64_t now = gh_os_nanotime();
   if (dirty <= 2 * keep && now - scav.last_sync_ns < TICK_NS) return 0;
   scav.last_sync_ns = now;

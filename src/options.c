@@ -27,6 +27,8 @@ static GH_DATA gh_option_desc options[GH_OPT_COUNT] = {
                      "free memory kept from the OS (bytes, K/M/G suffixes)"},
   [GH_OPT_RETAIN_PERCENT] = {"GOHEAP_RETAIN_PERCENT", KIND_INT, 10,
                              "...or this % of the heap in use, if larger"},
+  [GH_OPT_SCAVENGER] = {"GOHEAP_SCAVENGER", KIND_BOOL, 1,
+                        "0: no background thread returns free memory; the freeing thread does"},
   [GH_OPT_GOGC] = {"GOHEAP_GOGC", KIND_GOGC, 100, "collect when the heap grows by this % over the live heap; off: never"},
   [GH_OPT_MEMLIMIT] = {"GOHEAP_MEMLIMIT", KIND_LIMIT, INT64_MAX,
                        "soft memory limit (bytes, KiB/MiB/GiB/TiB suffixes; off: none)"},

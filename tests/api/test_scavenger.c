@@ -7,7 +7,8 @@
  * blocks are freed (64 MiB, and 6 MiB: less than twice the limit, which the
  * synchronous release on free used to keep for ever); the free pages kept
  * committed must come down to the retain limit and RSS must drop, with no
- * call into goheap meanwhile.
+ * call into goheap meanwhile. With GOHEAP_SCAVENGER=0 the same memory
+ * goes back from the freeing thread and no thread is added.
  * The scavenger works in 100 ms ticks: the wait allowed is 100 ticks, a
  * bound on a busy machine, not a speed measurement.
  */
@@ -26,6 +27,8 @@
 #define BLOCK (2 * MiB)
 #define KEEP (4 * MiB)
 #define SLACK ((size_t)64 * 1024)
+
+static size_t allowed = KEEP; /* dirty free bytes left at rest */
 
 static size_t rss_bytes(void) {
   long pages = 0, resident = 0;
@@ -60,9 +63,9 @@ static int free_and_wait(const char *who, int n) {
   size_t rss_full = rss_bytes();
   for (int i = 0; i < n; i++) gh_free(blocks[i]);
   double t0 = now_s(), waited = 0;
-  while (dirty_bytes() > KEEP + SLACK && (waited = now_s() - t0) < 10.0) usleep(10000);
+  while (dirty_bytes() > allowed + SLACK && (waited = now_s() - t0) < 10.0) usleep(10000);
   size_t rss_after = rss_bytes();
-  int ok_dirty = dirty_bytes() <= KEEP + SLACK, ok_rss = rss_after + (size_t)n * BLOCK <= rss_full + 16 * MiB;
+  int ok_dirty = dirty_bytes() <= allowed + SLACK, ok_rss = rss_after + (size_t)n * BLOCK <= rss_full + 16 * MiB;
   printf("%s: dirty free pages down to %llu KiB after %.2f s; RSS %zu -> %zu MiB\n", who,
          (unsigned long long)(dirty_bytes() / 1024), waited, rss_full / MiB, rss_after / MiB);
   fflush(stdout);
@@ -70,6 +73,41 @@ static int free_and_wait(const char *who, int n) {
 }
 
 static int child(void) { return free_and_wait("fork child", NBLOCKS); }
+
+static int threads(void) {
+  char line[256];
+  int n = -1;
+  FILE *f = fopen("/proc/self/status", "r");
+  if (!f) return -1;
+  while (fgets(line, sizeof line, f))
+    if (strncmp(line, "Threads:", 8) == 0) n = atoi(line + 8);
+  fclose(f);
+  return n;
+}
+
+/* GOHEAP_SCAVENGER=0 (this binary run again): freed memory still goes back,
+ * from the freeing thread, down to twice the limit, and the process stays
+ * single-threaded. */
+static int scavenger_off(void) {
+  allowed = 2 * KEEP; /* the freeing thread leaves up to twice the limit (its 100 ms grace) */
+  int bad = free_and_wait("GOHEAP_SCAVENGER=0", NBLOCKS);
+  int n = threads();
+  printf("GOHEAP_SCAVENGER=0: %d thread(s)\n", n);
+  return bad || n != 1;
+}
+
+static int run_off(char **argv) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    setenv("GH_SCAVENGER_TEST_CHILD", "off", 1);
+    setenv("GOHEAP_SCAVENGER", "0", 1);
+    execv("/proc/self/exe", argv);
+    _exit(127);
+  }
+  int st = 0;
+  if (pid < 0 || waitpid(pid, &st, 0) != pid) return -1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
 
 int main(int argc, char **argv) {
   (void)argc;
@@ -81,11 +119,13 @@ int main(int argc, char **argv) {
     perror("execv");
     return 1;
   }
+  if (strcmp(getenv("GH_SCAVENGER_TEST_CHILD"), "off") == 0) return scavenger_off();
   CHECK("64 MiB freed returns to the OS without malloc_trim", free_and_wait("64 MiB", NBLOCKS) == 0);
   CHECK("... and again (the scavenger slept, then woke)", free_and_wait("64 MiB again", NBLOCKS) == 0);
   CHECK("6 MiB freed (less than twice the retain limit): an idle program keeps no more than the limit",
         free_and_wait("6 MiB", 3) == 0);
   CHECK("... and in a fork child (its scavenger starts again)", th_fork_and_wait(child) == 0);
+  CHECK("GOHEAP_SCAVENGER=0: released by the freeing thread, no extra thread", run_off(argv) == 0);
   /* churn below a tick is not released: allocate and free one 16 MiB block
    * many times; the pages it reuses are never returned and re-faulted, so
    * heap_released does not climb by more than the retained excess. */
