@@ -166,10 +166,20 @@ grep '^summary' "$TMP/all.expect" >"$TMP/all.summary"
 # the test program itself, under valgrind: exactly the expected totals
 if [ "$HAVE_VG" = 1 ]; then
   if [ -x "$TMP/known_vg" ]; then
-    timeout 120 valgrind --leak-check=full --log-file="$TMP/selfcheck.vg" "$TMP/known_vg" >/dev/null 2>&1
-    if grep -q 'definitely lost: 212,973 bytes in 17 blocks' "$TMP/selfcheck.vg" &&
-      grep -q 'indirectly lost: 800 bytes in 10 blocks' "$TMP/selfcheck.vg"; then
-      pass "known.c under valgrind: definitely lost 212973 B in 17, indirectly lost 800 B in 10 (the expected totals)"
+    # This checks the fixture, not goheap: valgrind classifies a block by
+    # what its scan finds, and once in a few dozen runs (1 of 3 fresh-clone
+    # CI runs on 2026-12-03) a stale copy of leak_large's pointer left the
+    # 200000 B block out of "definitely lost". Up to 3 runs; the count is
+    # printed.
+    vg_ok=0
+    for try in 1 2 3; do
+      timeout 120 valgrind --leak-check=full --log-file="$TMP/selfcheck.vg" "$TMP/known_vg" >/dev/null 2>&1
+      if grep -q 'definitely lost: 212,973 bytes in 17 blocks' "$TMP/selfcheck.vg" &&
+        grep -q 'indirectly lost: 800 bytes in 10 blocks' "$TMP/selfcheck.vg"; then vg_ok=1; break; fi
+      echo "known.c under valgrind, run $try: $(grep -E '(definitely|indirectly) lost:' "$TMP/selfcheck.vg" | sed 's/^==[0-9]*== *//' | tr '\n' ' ')"
+    done
+    if [ $vg_ok = 1 ]; then
+      pass "known.c under valgrind: definitely lost 212973 B in 17, indirectly lost 800 B in 10 (the expected totals; run $try)"
     else
       fail "known.c under valgrind: definitely lost 212973 B in 17, indirectly lost 800 B in 10 (the expected totals)" \
         "$(grep -E '(definitely|indirectly) lost:' "$TMP/selfcheck.vg" | sed 's/^==[0-9]*== *//' | tr '\n' ' ')"
