@@ -35,11 +35,20 @@
 #   GH_FUZZ_DEBUG       GH_DEBUG value for the build (default 1)
 #   GH_FUZZ_CC          the compiler (default clang; libFuzzer needs clang)
 #   GH_FUZZ_FLAGS       extra libFuzzer flags
+#   GH_FUZZ_SEED        libFuzzer's -seed (default: 20261203 when
+#                       GH_FUZZ_SECONDS is unset, as in `make test`; else random)
 set -u
 
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$ROOT" || exit 1
 
+# Inside `make test` (GH_FUZZ_SECONDS unset) libFuzzer starts from a fixed
+# seed, so that every fresh clone explores the same inputs and the suite's
+# verdict does not depend on luck; `make fuzz` (which sets GH_FUZZ_SECONDS)
+# draws a new seed each run, to find what no fixed seed reaches. GH_FUZZ_SEED
+# chooses one.
+if [ -z "${GH_FUZZ_SECONDS:-}" ]; then seedflag="-seed=${GH_FUZZ_SEED:-20261203}"
+else seedflag=${GH_FUZZ_SEED:+-seed=$GH_FUZZ_SEED}; fi
 seconds=${GH_FUZZ_SECONDS:-60}
 rss=${GH_FUZZ_RSS_MB:-2048}
 max_len=${GH_FUZZ_MAX_LEN:-2048}
@@ -157,7 +166,7 @@ echo "fuzz: ${seconds}s from $nseeds seeds, new entries in $out, log in $log"
 # catches a hang that libFuzzer's own -timeout cannot (a deadlock in a thread).
 # shellcheck disable=SC2086
 timeout -k 10 $((seconds + 300)) "$bin" -max_total_time="$seconds" -max_len="$max_len" -len_control=0 \
-  -timeout=60 -rss_limit_mb="$rss" -print_final_stats=1 -artifact_prefix="$art/" ${GH_FUZZ_FLAGS:-} \
+  -timeout=60 -rss_limit_mb="$rss" -print_final_stats=1 -artifact_prefix="$art/" $seedflag ${GH_FUZZ_FLAGS:-} \
   "$out" "$seeds" >"$log" 2>&1
 status=$?
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
