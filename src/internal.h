@@ -452,7 +452,7 @@ bool gh_mheap_large_dies(gh_mspan *s);  /* IN_USE -> DEAD once, with the large-o
 bool gh_mheap_free_large(gh_mspan *s);  /* a manual large object; false: not live (double free) */
 
 /* ---- mgcscavenge.c: free pages back to the OS (Go: mgcscavenge.go) --------- */
-uint64_t gh_mheap_scavenge(uint64_t bytes);    /* releases up to `bytes` now; returns the bytes released */
+void gh_mheap_scavenge(uint64_t bytes);        /* releases up to `bytes` of free pages now */
 void gh_scavenge_taken_locked(void);            /* heap lock: free pages were taken */
 uint64_t gh_scavenge_freed_locked(bool *wake);  /* heap lock: pages went free; bytes to release now */
 void gh_scavenge_wake(void);                    /* after the unlock, when *wake */

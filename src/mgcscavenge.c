@@ -100,10 +100,9 @@ uint64_t gh_scavenge_freed_locked(bool *wake) {
 void gh_scavenge_wake(void) { gh_os_futex_wake_all(&scav.xseq); }
 
 /* Releases up to `bytes` of free pages, highest addresses first. The pages are
- * taken from the allocator while madvise runs, so the lock is not held then.
- * Returns the bytes released. */
-uint64_t gh_mheap_scavenge(uint64_t bytes) {
-  uint64_t want = (bytes >> GH_PAGE_SHIFT) + ((bytes & (GH_PAGE_SIZE - 1)) != 0), done = 0;
+ * taken from the allocator while madvise runs, so the lock is not held then. */
+void gh_mheap_scavenge(uint64_t bytes) {
+  uint64_t want = (bytes >> GH_PAGE_SHIFT) + ((bytes & (GH_PAGE_SIZE - 1)) != 0);
   while (want > 0) {
     uintptr_t addr, n, scavenged;
     gh_mutex_lock(&gh_heap.lock);
@@ -118,9 +117,7 @@ uint64_t gh_mheap_scavenge(uint64_t bytes) {
     gh_heap.pages_released += n;
     gh_mutex_unlock(&gh_heap.lock);
     want -= n;
-    done += n;
   }
-  return done << GH_PAGE_SHIFT;
 }
 
 /* One tick: what stayed above keep for the whole tick goes. Returns whether
