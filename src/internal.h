@@ -77,6 +77,7 @@
 #define gh_atomic_sub_seq(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_SEQ_CST)
 #define gh_atomic_or(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)
 #define gh_atomic_or_seq(p, v) __atomic_fetch_or((p), (v), __ATOMIC_SEQ_CST)
+#define gh_atomic_and_seq(p, v) __atomic_fetch_and((p), (v), __ATOMIC_SEQ_CST)
 /* Compare-and-swap of *p from `old` to `new`; true if it happened. */
 #define gh_atomic_cas(p, old, new)                                                                   \
   __extension__({                                                                                    \

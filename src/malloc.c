@@ -400,13 +400,14 @@ static inline gh_mspan *object_span(const char *op, uintptr_t p, uint32_t *index
  * free that reads the span's state in the few instructions before a sweep
  * gives the span back is the one case left unguarded.)
  *
- * A double free may race the sweep that merges the first free: the sweep
- * takes the first bit, the second free finds the slot still allocated (old
- * alloc bits) and its OR finds no bit, then the sweep publishes the slot
- * free. That bit, on a free slot, is reported by the sweep that merges it
- * (a later remote free queues the span, its owner's refill, malloc_trim). It
- * cannot be told at the call from a free whose bit a sweep took right after
- * its OR.
+ * A double free may race the sweep that merges the first free: the second
+ * free finds the slot still allocated (old alloc bits), then the sweep
+ * publishes the slot free and clears the first bit (mgcsweep.c: in that
+ * order), then the second free's OR finds no bit. That bit, on a free slot,
+ * is reported by the sweep that merges it (a later remote free queues the
+ * span, its owner's refill, malloc_trim). Testing again after the OR would
+ * not help: taking the bit back could erase a legitimate free of the slot
+ * reallocated meanwhile.
  */
 static GH_NOINLINE void free_remote(const char *op, gh_mspan *s, uint32_t i, uintptr_t p) {
   gh_mcache *c = gh_enter_mcache(); /* registered: the collector must stop this thread too */
@@ -481,12 +482,11 @@ static size_t usable_size(const gh_mspan *s, uintptr_t p) {
   return s->elemsize - (p - s->start_addr) % s->elemsize;
 }
 
-/* Is slot i of s a live object (I1, pending frees included)? */
+/* Is slot i of s a live object (I1, pending frees included)? Any thread may ask:
+ * a free made before the question (program order or a synchronisation) reads freed. */
 static bool object_is_live(const gh_mspan *s, uint32_t i) {
   if (gh_spanclass_is_large(s->spanclass)) return gh_atomic_load_acquire(&s->xstate) == GH_SPAN_IN_USE;
-  uint64_t m = 1ull << (i % 64);
-  if (!gh_mspan_is_allocated(s, i) || (gh_atomic_load_relaxed(&s->xremote_free_bits[i / 64]) & m)) return false;
-  return !(gh_atomic_load_relaxed(&s->xowner) == gh_tls_mcache && (s->free_bits[i / 64] & m));
+  return gh_mspan_is_live(s, i);
 }
 
 /* object_span, and the object must not be free: for calls that read or keep it. */

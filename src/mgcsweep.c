@@ -37,20 +37,26 @@ static void report_bad_bits(gh_mspan *s, uint32_t w, uint64_t bad) {
  * xqueued clear sets it after publishing its bit, so a bit this sweep skips is
  * merged by the next one. So a sweep without remote frees needs no atomic
  * read-modify-write; the freed bits are counted one by one (they are few).
+ *
+ * A freed slot must read freed at every instant, to every thread (gh_base,
+ * free's double-free checks): its free bit is cleared only after the new
+ * alloc bits and freeindex are published (release), and readers test the free
+ * bits first (acquire: mspan.c:gh_mspan_is_live). So the bits taken are kept
+ * in `taken` until then, and remote bits are cleared by AND, not exchange: a
+ * remote free landing meanwhile keeps its bit for the next sweep.
  */
 static uint32_t sweep(gh_mspan *s, gh_class_stats *counts, bool gc, uint32_t *counted) {
   uint32_t nwords = gh_span_bitmap_words(s), nfreed = 0, ncounted = 0, fi = s->freeindex;
+  uint64_t taken_local[GH_MAX_BITMAP_WORDS], taken_remote[GH_MAX_BITMAP_WORDS];
   bool remote = gh_atomic_load_seq(&s->xqueued);
   gh_mspan_flush_nmalloc(s, counts);
   if (remote) gh_atomic_store_seq(&s->xqueued, 0); /* later frees queue it again */
   for (uint32_t w = 0; w < nwords; w++) {
-    uint64_t local = s->free_bits[w], rbits = 0;
-    if (remote && gh_atomic_load_seq(&s->xremote_free_bits[w]))
-      rbits = gh_atomic_exchange_seq(&s->xremote_free_bits[w], 0);
+    uint64_t local = s->free_bits[w], rbits = remote ? gh_atomic_load_seq(&s->xremote_free_bits[w]) : 0;
     uint64_t alloc = s->alloc_bits[w] | gh_mspan_allocated_below(fi, w);
     if (gh_unlikely((local & rbits) || ((local | rbits) & ~alloc)))
       report_bad_bits(s, w, (local & rbits) | ((local | rbits) & ~alloc));
-    if (local) gh_atomic_store_relaxed(&s->free_bits[w], 0);
+    taken_local[w] = local, taken_remote[w] = rbits;
     uint64_t explicit = (local | rbits) & alloc, live = alloc & ~explicit;
     if (gc) {
       uint64_t mark = s->gcmark_bits[w];
@@ -63,11 +69,15 @@ static uint32_t sweep(gh_mspan *s, gh_class_stats *counts, bool gc, uint32_t *co
     gh_atomic_store_release(&s->alloc_bits[w], live);
     nfreed += gh_popcount64(alloc & ~live);
   }
+  gh_atomic_store_release(&s->freeindex, 0);
+  for (uint32_t w = 0; w < nwords; w++) {
+    if (taken_local[w]) gh_atomic_store_release(&s->free_bits[w], 0);
+    if (taken_remote[w]) gh_atomic_and_seq(&s->xremote_free_bits[w], ~taken_remote[w]);
+  }
   if (nfreed) {
     s->needzero = 1;
     gh_stats_count(counts, gh_spanclass_sizeclass(s->spanclass), 0, nfreed);
   }
-  gh_atomic_store_release(&s->freeindex, 0);
   s->local_frees = 0;
   s->alloc_count -= nfreed; /* exact by I3: no need to recount the alloc bits */
   s->alloc_count_before_cache = s->alloc_count;

@@ -74,10 +74,12 @@ bool gh_mspan_is_allocated(const gh_mspan *s, uint32_t i) {
 }
 
 /* Slot i holds an object: allocated (I1) and not freed by a free a sweep has
- * not merged yet. For readers that hold the world still. */
+ * not merged yet. Safe from any thread: a sweep clears a free bit only after
+ * publishing the alloc bits and freeindex (release, mgcsweep.c), so the bits are
+ * read first (acquire): a freed slot never reads live. */
 bool gh_mspan_is_live(const gh_mspan *s, uint32_t i) {
   uint64_t bit = 1ull << (i % 64);
-  if ((gh_atomic_load_relaxed(&s->free_bits[i / 64]) | gh_atomic_load_relaxed(&s->xremote_free_bits[i / 64])) & bit)
+  if ((gh_atomic_load_acquire(&s->free_bits[i / 64]) | gh_atomic_load_acquire(&s->xremote_free_bits[i / 64])) & bit)
     return false;
   return gh_mspan_is_allocated(s, i);
 }
@@ -111,10 +113,18 @@ void gh_mspan_check(const gh_mspan *s) {
 }
 
 /* Recomputes alloc_count from the bitmaps (I3), for a span whose owner may have
- * died in the middle of an update: the fork child's view of other threads. */
+ * died in the middle of an update: the fork child's view of other threads.
+ * A sweep cut short publishes the new alloc bits before it clears the free bits
+ * it merged (mgcsweep.c), so free bits on slots no longer allocated are its
+ * leftovers, not double frees: they are dropped. */
 void gh_mspan_recount(gh_mspan *s) {
   uint32_t nwords = gh_span_bitmap_words(s), n = 0;
-  for (uint32_t w = 0; w < nwords; w++) n += gh_popcount64(s->alloc_bits[w] | gh_mspan_allocated_below(s->freeindex, w));
+  for (uint32_t w = 0; w < nwords; w++) {
+    uint64_t alloc = s->alloc_bits[w] | gh_mspan_allocated_below(s->freeindex, w);
+    gh_atomic_store_relaxed(&s->free_bits[w], s->free_bits[w] & alloc);
+    gh_atomic_store_relaxed(&s->xremote_free_bits[w], gh_atomic_load_relaxed(&s->xremote_free_bits[w]) & alloc);
+    n += gh_popcount64(alloc);
+  }
   s->alloc_count = n;
   s->alloc_count_before_cache = n;
   s->local_frees = 1; /* make the next sweep look at the free bits */
