@@ -220,7 +220,10 @@ struct gh_spanlist;
  *      where freed(i) = free_bits[i] || xremote_free_bits[i] (explicit frees not
  *      yet swept). Allocation never sets alloc_bits; it only advances freeindex.
  *  I2  alloc_cache holds ~alloc_bits[freeindex .. freeindex+63] as seen from
- *      freeindex's 64-slot word, shifted so bit 0 is slot freeindex.
+ *      freeindex's 64-slot word, shifted so bit 0 is slot freeindex, with no
+ *      bit at or past nelems; or, when freeindex is a multiple of 64, it may
+ *      be 0 with the word not loaded yet (the fast path took the previous
+ *      word's last slot; the slow path loads the word).
  *  I3  alloc_count == freeindex-allocated + popcount(alloc_bits >= freeindex)
  *      (frees are subtracted only when swept).
  *  I4  bits of every bitmap at indices >= nelems are zero.
@@ -496,6 +499,7 @@ static inline gh_mspan *gh_span_of(uintptr_t p) {
 void gh_mspan_init_small(gh_mspan *s, gh_spanclass sc);
 uint32_t gh_mspan_next_free_index(gh_mspan *s);
 void gh_mspan_refill_alloc_cache(gh_mspan *s, uint32_t word);
+uint64_t gh_mspan_cache_word(const gh_mspan *s, uint32_t word); /* free slots of a word, < nelems */
 uint32_t gh_mspan_count_alloc(const gh_mspan *s);
 bool gh_mspan_is_allocated(const gh_mspan *s, uint32_t i); /* I1, racy-safe reads */
 bool gh_mspan_is_live(const gh_mspan *s, uint32_t i);      /* ... and not freed since the last sweep */

@@ -21,10 +21,16 @@ void gh_mspan_init_small(gh_mspan *s, gh_spanclass sc) {
   gh_mspan_refill_alloc_cache(s, 0);
 }
 
-/* Go: mbitmap.go:refillAllocCache. Loads ~alloc_bits[word] into the cache. */
-void gh_mspan_refill_alloc_cache(gh_mspan *s, uint32_t word) {
-  s->alloc_cache = ~gh_atomic_load_relaxed(&s->alloc_bits[word]);
+/* The free slots of bitmap word `word` as the alloc cache holds them: ~alloc_bits,
+ * without the bits past nelems (so the fast path needs no bound check). */
+uint64_t gh_mspan_cache_word(const gh_mspan *s, uint32_t word) {
+  uint64_t free = ~gh_atomic_load_relaxed(&s->alloc_bits[word]);
+  uint32_t left = s->nelems - word * 64;
+  return left < 64 ? free & ((1ull << left) - 1) : free;
 }
+
+/* Go: mbitmap.go:refillAllocCache. Loads word `word`'s free slots into the cache. */
+void gh_mspan_refill_alloc_cache(gh_mspan *s, uint32_t word) { s->alloc_cache = gh_mspan_cache_word(s, word); }
 
 /*
  * Go: mbitmap.go:nextFreeIndex. The index of the next free slot at or after
@@ -34,6 +40,10 @@ uint32_t gh_mspan_next_free_index(gh_mspan *s) {
   uint32_t sfreeindex = s->freeindex, snelems = s->nelems;
   if (sfreeindex == snelems) return snelems;
   uint64_t cache = s->alloc_cache;
+  if (cache == 0 && sfreeindex % 64 == 0) { /* the fast path took a word's last slot (I2) */
+    gh_mspan_refill_alloc_cache(s, sfreeindex / 64);
+    cache = s->alloc_cache;
+  }
   uint32_t bit = gh_ctz64(cache);
   while (bit == 64) { /* move to the next 64-slot word */
     sfreeindex = (sfreeindex + 64) & ~63u;
@@ -102,9 +112,9 @@ void gh_mspan_check(const gh_mspan *s) {
     count += gh_popcount64(live);
   }
   if (count != s->alloc_count) gh_throw2("mspan: alloc_count disagrees with the bitmaps", "span", s->start_addr);
-  if (s->freeindex < s->nelems) {
+  if (s->freeindex < s->nelems && !(s->freeindex % 64 == 0 && s->alloc_cache == 0)) { /* I2 */
     uint32_t w = s->freeindex / 64, b = s->freeindex % 64;
-    uint64_t expect = ~s->alloc_bits[w] >> b;
+    uint64_t expect = gh_mspan_cache_word(s, w) >> b;
     if ((s->alloc_cache ^ expect) & (~0ull >> b))
       gh_throw2("mspan: alloc_cache does not mirror alloc_bits", "span", s->start_addr);
   }

@@ -64,7 +64,7 @@ static void test_alloc_cache_mirror(void) {
       if (i >= s.nelems) break;
       s.alloc_count++;
       uint32_t w = s.freeindex / 64, b = s.freeindex % 64;
-      if (s.freeindex < s.nelems && ((s.alloc_cache ^ (~s.alloc_bits[w] >> b)) & (~0ull >> b))) ok = 0;
+      if (s.freeindex < s.nelems && ((s.alloc_cache ^ (gh_mspan_cache_word(&s, w) >> b)) & (~0ull >> b))) ok = 0;
     }
   }
   CHECK("alloc cache mirrors ~allocBits from freeindex (invariant I2)", ok);
