@@ -41,13 +41,14 @@ static void report_bad_bits(gh_mspan *s, uint32_t w, uint64_t bad) {
  * A freed slot must read freed at every instant, to every thread (gh_base,
  * free's double-free checks): its free bit is cleared only after the new
  * alloc bits and freeindex are published (release), and readers test the free
- * bits first (acquire: mspan.c:gh_mspan_is_live). So the bits taken are kept
- * in `taken` until then, and remote bits are cleared by AND, not exchange: a
- * remote free landing meanwhile keeps its bit for the next sweep.
+ * bits first (acquire: mspan.c:gh_mspan_is_live). The remote bits taken are
+ * kept in `taken` until then and cleared by AND, not exchange: a remote free
+ * landing meanwhile keeps its bit for the next sweep. (free_bits need no copy:
+ * only the owner, the caller, writes them.)
  */
 static uint32_t sweep(gh_mspan *s, gh_class_stats *counts, bool gc, uint32_t *counted) {
   uint32_t nwords = gh_span_bitmap_words(s), nfreed = 0, ncounted = 0, fi = s->freeindex;
-  uint64_t taken_local[GH_MAX_BITMAP_WORDS], taken_remote[GH_MAX_BITMAP_WORDS];
+  uint64_t taken[GH_MAX_BITMAP_WORDS];
   bool remote = gh_atomic_load_seq(&s->xqueued);
   gh_mspan_flush_nmalloc(s, counts);
   if (remote) gh_atomic_store_seq(&s->xqueued, 0); /* later frees queue it again */
@@ -56,7 +57,7 @@ static uint32_t sweep(gh_mspan *s, gh_class_stats *counts, bool gc, uint32_t *co
     uint64_t alloc = s->alloc_bits[w] | gh_mspan_allocated_below(fi, w);
     if (gh_unlikely((local & rbits) || ((local | rbits) & ~alloc)))
       report_bad_bits(s, w, (local & rbits) | ((local | rbits) & ~alloc));
-    taken_local[w] = local, taken_remote[w] = rbits;
+    taken[w] = rbits;
     uint64_t explicit = (local | rbits) & alloc, live = alloc & ~explicit;
     if (gc) {
       uint64_t mark = s->gcmark_bits[w];
@@ -71,8 +72,8 @@ static uint32_t sweep(gh_mspan *s, gh_class_stats *counts, bool gc, uint32_t *co
   }
   gh_atomic_store_release(&s->freeindex, 0);
   for (uint32_t w = 0; w < nwords; w++) {
-    if (taken_local[w]) gh_atomic_store_release(&s->free_bits[w], 0);
-    if (taken_remote[w]) gh_atomic_and_seq(&s->xremote_free_bits[w], ~taken_remote[w]);
+    if (s->free_bits[w]) gh_atomic_store_release(&s->free_bits[w], 0);
+    if (taken[w]) gh_atomic_and_seq(&s->xremote_free_bits[w], ~taken[w]);
   }
   if (nfreed) {
     s->needzero = 1;
