@@ -156,6 +156,7 @@ static int in_mark; /* set while goheap's mark callback runs (world stopped) */
 static void mark_callback(void *arg, unsigned round);
 static GC_word procobj_remove(void *obj);
 static void procobj_add(void *obj, GC_word descr, int root);
+static void install_fork_handlers(void);
 static void once_init(void) {
   pthread_mutexattr_t a;
   const char *e;
@@ -168,6 +169,7 @@ static void once_init(void) {
   e = getenv("GOHEAP_MEMLIMIT");
   env_memlimit_set = e && *e;
   gh_set_mark_callback(mark_callback, NULL);
+  install_fork_handlers();
   base_percent = gh_set_gc_percent(100);
   gh_set_gc_percent(base_percent);
   applied_percent = base_percent;
@@ -203,15 +205,23 @@ static void apply_pacing(void) {
   pthread_mutex_unlock(&ctl_lock);
 }
 
-static void update_bounds(void *p, size_t n) {
-  void *lo = __atomic_load_n(&GC_least_plausible_heap_addr, __ATOMIC_RELAXED);
-  void *hi = __atomic_load_n(&GC_greatest_plausible_heap_addr, __ATOMIC_RELAXED);
-  void *end = (char *)p + (n ? n - 1 : 0);
-  while ((uintptr_t)p < (uintptr_t)lo &&
-         !__atomic_compare_exchange_n(&GC_least_plausible_heap_addr, &lo, p, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+/* [same] GC_least/greatest_plausible_heap_addr: goheap's arena range, so
+ * that neither data symbol (a root, as all of this library's data) points
+ * into an object and keeps it alive: the least is one byte below the lowest
+ * arena, the greatest the end of the highest (bdwgc's test is inclusive). */
+static void update_bounds(void) {
+  void *lo, *hi;
+  gh_heap_range(&lo, &hi);
+  void *least = __atomic_load_n(&GC_least_plausible_heap_addr, __ATOMIC_RELAXED);
+  void *greatest = __atomic_load_n(&GC_greatest_plausible_heap_addr, __ATOMIC_RELAXED);
+  if (lo == NULL) return;
+  lo = (char *)lo - 1;
+  while ((uintptr_t)lo < (uintptr_t)least && /* a racing thread may hold an older, narrower range */
+         !__atomic_compare_exchange_n(&GC_least_plausible_heap_addr, &least, lo, 1, __ATOMIC_RELAXED,
+                                      __ATOMIC_RELAXED)) {
   }
-  while ((uintptr_t)end > (uintptr_t)hi &&
-         !__atomic_compare_exchange_n(&GC_greatest_plausible_heap_addr, &hi, end, 1, __ATOMIC_RELAXED,
+  while ((uintptr_t)hi > (uintptr_t)greatest &&
+         !__atomic_compare_exchange_n(&GC_greatest_plausible_heap_addr, &greatest, hi, 1, __ATOMIC_RELAXED,
                                       __ATOMIC_RELAXED)) {
   }
 }
@@ -225,7 +235,7 @@ static inline void *done(void *p, size_t n) {
   }
   if ((uintptr_t)p < (uintptr_t)GC_least_plausible_heap_addr ||
       (uintptr_t)p + n > (uintptr_t)GC_greatest_plausible_heap_addr)
-    update_bounds(p, n);
+    update_bounds();
   t = __atomic_add_fetch(&total_bytes, (GC_word)n, __ATOMIC_RELAXED);
   if (__builtin_expect(t >= refresh_at, 0)) refresh();
   if (__builtin_expect(fin_ready_count != 0, 0)) run_ready_if_due();
@@ -863,7 +873,7 @@ struct fin_rec {
   struct fin_rec *hnext;
 };
 struct ready {
-  struct ready *next;
+  struct ready *next, *prev; /* ready_head's queue, then (prev too) the running list */
   void *obj; /* plain: the queue keeps obj alive until its finalizer ran */
   GC_finalization_proc fn;
   void *cd;
@@ -878,6 +888,10 @@ static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct fin_rec **fin_tab;
 static struct link_rec **link_tab[2];
 static struct ready *ready_head, *ready_tail;
+/* Records whose finalizer a thread is running (GC_invoke_finalizers): a
+ * root, so that in a fork child, where that thread is gone and the finalizer
+ * may be half done, the object and its long links stay valid for good. */
+static struct ready *running;
 static long live_recs;
 
 static size_t bucket(GC_word hidden) {
@@ -1205,6 +1219,17 @@ EXPORT int GC_register_long_link(void **link, const void *obj) { return register
 EXPORT int GC_move_long_link(void **link, void **new_link) { return move_link(link, new_link, 1); }
 EXPORT int GC_unregister_long_link(void **link) { return unregister_link(link, 1); }
 
+static void running_add(struct ready *r) { /* tab_lock held */
+  r->prev = NULL;
+  r->next = running;
+  if (running) running->prev = r;
+  running = r;
+}
+static void running_remove(struct ready *r) { /* tab_lock held */
+  if (r->prev) r->prev->next = r->next;
+  else running = r->next;
+  if (r->next) r->next->prev = r->prev;
+}
 /* [same] runs the queued finalizers in the calling thread; returns how
  * many.  Not reentered from a finalizer. */
 EXPORT int GC_invoke_finalizers(void) {
@@ -1220,6 +1245,7 @@ EXPORT int GC_invoke_finalizers(void) {
       ready_head = r->next;
       if (!ready_head) ready_tail = NULL;
       __atomic_sub_fetch(&fin_ready_count, 1, __ATOMIC_RELEASE);
+      running_add(r);
     }
     pthread_mutex_unlock(&tab_lock);
     if (!r) break;
@@ -1232,7 +1258,9 @@ EXPORT int GC_invoke_finalizers(void) {
       gh_free(l);
     }
     pthread_mutex_unlock(&alloc_lock);
-    r->obj = NULL;
+    pthread_mutex_lock(&tab_lock);
+    running_remove(r);
+    pthread_mutex_unlock(&tab_lock);
     gh_free(r);
   }
   tls_in_finalizers = 0;
@@ -1796,24 +1824,60 @@ EXPORT void *GC_call_with_alloc_lock(GC_fn_type fn, void *cd) {
   GC_alloc_unlock();
   return r;
 }
-/* goheap handles fork itself; these keep this library's locks consistent. */
-EXPORT void GC_set_handle_fork(int v) { (void)v; }
-EXPORT void GC_atfork_prepare(void) {
-  ensure_init();
-  pthread_mutex_lock(&alloc_lock);
-  pthread_mutex_lock(&tab_lock);
+/* [same] fork.  goheap's heap and collector handle fork themselves; this
+ * library's own locks are taken before fork() and re-initialised in the
+ * child by pthread_atfork handlers installed at initialisation, unless the
+ * client called GC_set_handle_fork(0) before (bdwgc's default on Linux:
+ * handlers installed; -1 asks for them too if possible, and manual calls
+ * of GC_atfork_prepare/parent/child otherwise).  Lock order, outermost
+ * first (no lock of this library is held while an earlier one is taken):
+ * sync_lock (held across a collection: taken first, so that a fork waits
+ * for a GC_gcollect whose sentinel needs alloc_lock on the finalizer
+ * thread), alloc_lock, roots_lock, kind_lock, refresh_lock, ctl_lock,
+ * procobj_lock, tab_lock; goheap's own locks come after all of them (its
+ * handlers were installed first, so its prepare runs last). */
+static int handle_fork = 1;  /* GC_set_handle_fork, before initialisation */
+static int fork_handled;     /* the handlers are installed */
+static pthread_mutex_t *const fork_locks[] = {&sync_lock, &alloc_lock, &roots_lock, &kind_lock,
+                                              &refresh_lock, &ctl_lock, &procobj_lock, &tab_lock};
+#define NFORK_LOCKS (sizeof fork_locks / sizeof fork_locks[0])
+static void fork_prepare(void) {
+  size_t i;
+  for (i = 0; i < NFORK_LOCKS; i++) pthread_mutex_lock(fork_locks[i]);
 }
-EXPORT void GC_atfork_parent(void) {
-  pthread_mutex_unlock(&tab_lock);
-  pthread_mutex_unlock(&alloc_lock);
+static void fork_parent(void) {
+  size_t i;
+  for (i = NFORK_LOCKS; i-- > 0;) pthread_mutex_unlock(fork_locks[i]);
 }
-EXPORT void GC_atfork_child(void) {
+static void fork_child(void) {
   pthread_mutexattr_t a;
-  pthread_mutex_init(&tab_lock, NULL);
+  size_t i;
+  for (i = 0; i < NFORK_LOCKS; i++) pthread_mutex_init(fork_locks[i], NULL);
   pthread_mutexattr_init(&a);
   pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
   pthread_mutex_init(&alloc_lock, &a);
   pthread_mutexattr_destroy(&a);
+}
+static void install_fork_handlers(void) { /* once_init */
+  if (handle_fork == 0) return;
+  if (pthread_atfork(fork_prepare, fork_parent, fork_child) == 0) fork_handled = 1;
+  else if (handle_fork != -1) {
+    fprintf(stderr, "libgc (goheap): pthread_atfork failed\n");
+    abort();
+  }
+}
+EXPORT void GC_set_handle_fork(int v) {
+  if (!init_called) handle_fork = v >= -1 ? v : 1;
+}
+EXPORT void GC_atfork_prepare(void) {
+  ensure_init();
+  if (!fork_handled) fork_prepare();
+}
+EXPORT void GC_atfork_parent(void) {
+  if (!fork_handled) fork_parent();
+}
+EXPORT void GC_atfork_child(void) {
+  if (!fork_handled) fork_child();
 }
 /* [same] goheap finds a dlopen'ed library's data at the next collection. */
 EXPORT void *GC_dlopen(const char *path, int mode) { return dlopen(path, mode); }

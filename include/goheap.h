@@ -79,7 +79,9 @@ GH_API void gh_collect(void);              /* a full collection now; returns whe
  * alive until fn returns, and obj is freed at a later collection unless fn
  * made it reachable again. fn NULL removes the finalizer. A cycle of objects
  * with finalizers is never finalized (as in Go). A pointer that is not the
- * start of a live collected object is reported like a bad free. */
+ * start of a live collected object is reported like a bad free. After fork(),
+ * queued finalizers run in both processes; the one running at the fork runs
+ * on in the parent only, and its object stays allocated in the child. */
 GH_API void gh_set_finalizer(void *obj, void (*fn)(void *obj, void *arg), void *arg);
 GH_API void gh_add_roots(void *lo, void *hi);    /* scan [lo,hi) as a root; lo <= hi */
 GH_API void gh_remove_roots(void *lo, void *hi); /* removes exactly a range added before */
@@ -159,6 +161,11 @@ typedef struct gh_stats {
  * size the caller knows are not written. Cheap: objects freed but not yet
  * swept still count as allocated (as in Go); gh_malloc_trim settles them. */
 GH_API void gh_read_stats(gh_stats *out);
+/* The address range of the heap's arenas: every object goheap hands out lies
+ * in [*lo, *hi) (NULL, NULL before the first allocation). It only widens,
+ * when the heap reserves an arena outside it; neither bound is ever inside
+ * an object. */
+GH_API void gh_heap_range(void **lo, void **hi);
 /* Writes a one-screen human-readable heap summary to the file descriptor.
  * It first sweeps the spans that frees have queued, so its counts are exact
  * for every thread's frees except those to spans other threads hold cached. */

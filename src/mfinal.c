@@ -20,6 +20,14 @@
  * A sweep that frees an object drops its specials (gh_special_sweep), as
  * does the death of a large object (gh_special_drop_all).
  *
+ * fork(): the queue is copied into the child, whose own finalizer thread runs
+ * it. The entry the finalizer thread was running (finq_running, a root) may
+ * be half done in the child, where that thread does not exist: its object and
+ * argument stay allocated there for good (fork_kept, a root), because
+ * running it again or freeing the object could act on half-updated state (a
+ * client's table entry for the object, as in bdwgc/gc.c). Go has no fork;
+ * bdwgc loses the finalizer the same way.
+ *
  * Insertion: objects are mostly given specials in allocation order, which
  * rises within a span between two sweeps, so the search for the place of a
  * new special starts from the last one inserted (the cursor) when that lies
@@ -63,6 +71,9 @@ static GH_DATA gh_finalizer *finq;
 static GH_DATA size_t finq_head, finq_tail, finq_cap;
 static GH_DATA uint32_t finq_seq;       /* futex word: bumped when entries are added */
 static GH_DATA uint32_t finq_thread_up; /* 1 once the finalizer thread was started (0 again in a fork child) */
+static GH_DATA gh_finalizer finq_running; /* popped, its fn not returned yet (finq_lock); fn NULL: none */
+static GH_DATA gh_finalizer *fork_kept;   /* running entries of threads lost in a fork (finq_lock) */
+static GH_DATA uint32_t nfork_kept, fork_kept_cap;
 GH_DATA uint64_t gh_finalizers_run;
 
 static gh_special *special_new(void) {
@@ -275,9 +286,11 @@ uint64_t gh_special_queue_unreachable(gh_mspan *s, bool (*is_marked)(gh_mspan *,
   return kept;
 }
 
-/* The queue as a root range (world stopped). */
+/* The queue, the running entry and the ones kept by forks, as roots (world stopped). */
 void gh_finq_scan_roots(void (*scan)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx) {
   if (finq) scan((uintptr_t)finq, (uintptr_t)(finq + finq_cap), ctx);
+  scan((uintptr_t)&finq_running, (uintptr_t)(&finq_running + 1), ctx);
+  if (fork_kept) scan((uintptr_t)fork_kept, (uintptr_t)(fork_kept + nfork_kept), ctx);
 }
 
 void gh_finq_wake(void) {
@@ -330,12 +343,14 @@ void gh_special_drop_all(gh_mspan *s) {
 
 /* ---- the finalizer thread (Go: mfinal.go:runfinq) --------------------------------- */
 
+/* The next entry, which becomes finq_running (the previous one is done). */
 static bool finq_pop(gh_finalizer *out) {
   gh_mcache *c = gh_enter();
   gh_mutex_lock(&finq_lock);
   bool any = finq_tail != finq_head;
+  finq_running = (gh_finalizer){0};
   if (any) {
-    *out = finq[finq_head % finq_cap];
+    *out = finq_running = finq[finq_head % finq_cap];
     finq[finq_head % finq_cap] = (gh_finalizer){0};
     finq_head++;
   }
@@ -354,7 +369,7 @@ static void *finalizer_thread(void *arg) {
   for (;;) {
     uint32_t seq = gh_atomic_load_acquire(&finq_seq);
     gh_finalizer f;
-    while (finq_pop(&f)) { /* f.obj, on this stack, keeps the object alive while fn runs */
+    while (finq_pop(&f)) { /* finq_running keeps the object alive while fn runs */
       f.fn(f.obj, f.arg);
       gh_atomic_add(&gh_finalizers_run, 1);
       f.obj = NULL;
@@ -374,8 +389,15 @@ void gh_finq_fork_parent(void) {
   gh_mutex_unlock(&finq_lock);
 }
 
+/* The running entry's thread is gone: its object and argument stay allocated. */
 void gh_finq_fork_child(void) {
   gh_mutex_reinit(&finq_lock);
   gh_mutex_reinit(&specials_lock);
   gh_atomic_store_relaxed(&finq_thread_up, 0);
+  if (!finq_running.fn) return;
+  if (nfork_kept == fork_kept_cap &&
+      !gh_metadata_grow((void **)&fork_kept, &fork_kept_cap, nfork_kept, sizeof *fork_kept, 16))
+    gh_throw("fork: out of memory for the finalizer that was running");
+  fork_kept[nfork_kept++] = finq_running;
+  finq_running = (gh_finalizer){0};
 }

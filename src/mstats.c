@@ -101,6 +101,18 @@ static void take_snapshot(snapshot *s) {
   gh_leave(mc);
 }
 
+/* The arenas' range (all_arenas is in address order). */
+void gh_heap_range(void **lo, void **hi) {
+  gh_ensure_init();
+  gh_mcache *c = gh_enter();
+  gh_mutex_lock(&gh_heap.lock);
+  uint32_t n = gh_heap.narenas;
+  *lo = n ? (void *)gh_heap.all_arenas[0]->base : NULL;
+  *hi = n ? (void *)(gh_heap.all_arenas[n - 1]->base + GH_ARENA_SIZE) : NULL;
+  gh_mutex_unlock(&gh_heap.lock);
+  gh_leave(c);
+}
+
 void gh_read_stats(gh_stats *out) {
   snapshot s;
   take_snapshot(&s);

@@ -1159,6 +1159,21 @@ static void t_threads(void) {
   no_reports("threads");
 }
 
+/* gh_heap_range: encloses small and large objects, manual and collected;
+ * neither bound is inside an object. */
+static void t_heap_range(void) {
+  void *a = malloc(40), *b = gh_alloc(3 << 20), *c = gh_alloc_noscan(100), *lo, *hi;
+  gh_heap_range(&lo, &hi);
+  uintptr_t l = (uintptr_t)lo, h = (uintptr_t)hi;
+  CHECK("gh_heap_range encloses a malloc'd, a large and a noscan collected object",
+        l <= (uintptr_t)a && (uintptr_t)a + 40 <= h && l <= (uintptr_t)b && (uintptr_t)b + (3 << 20) <= h &&
+            l <= (uintptr_t)c && (uintptr_t)c + 100 <= h);
+  CHECK("gh_heap_range: the bounds are not inside objects", gh_base((char *)lo - 1) == NULL && gh_base(hi) == NULL);
+  free(a);
+  gh_free(b);
+  gh_free(c);
+}
+
 int main(void) {
   init_apis();
   const char *env = getenv("GOHEAP_ON_ERROR");
@@ -1179,5 +1194,6 @@ int main(void) {
   t_stats();
   t_memory_back();
   t_threads();
+  t_heap_range();
   return TEST_SUMMARY();
 }

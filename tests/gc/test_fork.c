@@ -15,6 +15,12 @@
  *   8  can start a thread that allocates and collects,
  *   9  reports no bad call;
  * and exits 0; otherwise with the number above (or a signal: 128+N).
+ *
+ * Then a fork while the finalizer thread runs a finalizer (which waits for
+ * the parent's go-ahead): in the child that finalizer's object stays
+ * allocated and intact across collections (the finalizer may be half done
+ * there, so it is neither run again nor freed), and its slot is not handed
+ * out again; in the parent the finalizer finishes. Exit codes 20-23.
  */
 #define _GNU_SOURCE
 #include <sys/wait.h>
@@ -145,6 +151,65 @@ static void *forking_collector(void *arg) {
   return (void *)(intptr_t)bad;
 }
 
+/* ---- a fork while a finalizer runs ---------------------------------------------- */
+
+#define RUNNING_SIZE 96
+static atomic_int running_entered, running_release;
+static atomic_long running_runs;
+static uintptr_t running_obj; /* hidden: the object whose finalizer runs at the fork */
+
+static void slow_finalizer(void *obj, void *arg) {
+  (void)obj;
+  atomic_fetch_add((atomic_long *)arg, 1);
+  atomic_store(&running_entered, 1);
+  while (!atomic_load(&running_release)) gt_sleep_ms(1);
+}
+
+GT_NOINLINE static void plant_running(void) {
+  void *p = gh_alloc(RUNNING_SIZE);
+  gt_fill(p, RUNNING_SIZE, 7);
+  running_obj = gt_hide(p);
+  gh_set_finalizer(p, slow_finalizer, &running_runs);
+  gt_clear_regs();
+}
+
+GT_NOINLINE static int no_slot_reuse(void *o) {
+  for (int i = 0; i < 20000; i++)
+    if (gh_alloc(RUNNING_SIZE) == o) return 0;
+  gt_clear_regs();
+  return 1;
+}
+
+static int child_of_running(void) {
+  alarm(10);
+  for (int i = 0; i < 3; i++) {
+    gt_clear_stack();
+    gh_collect();
+  }
+  void *o = gt_reveal(running_obj);
+  if (gh_base(o) != o) return 20;
+  if (!gt_check(o, RUNNING_SIZE, 7)) return 21;
+  if (!no_slot_reuse(o)) return 22;
+  gt_sleep_ms(20);
+  return atomic_load(&running_runs) == 1 && gh_error_count() == 0 ? 0 : 23;
+}
+
+static void fork_during_finalizer(void) {
+  plant_running();
+  uint64_t end = gt_now_ms() + 5000;
+  while (!atomic_load(&running_entered) && gt_now_ms() < end) {
+    gt_clear_stack();
+    gh_collect();
+    gt_sleep_ms(2);
+  }
+  CHECK("the slow finalizer started", atomic_load(&running_entered));
+  int rc = th_fork_and_wait(child_of_running);
+  CHECKF("a child forked while a finalizer runs keeps that object allocated and intact", rc == 0,
+         "child exit %d (20: freed, 21: changed, 22: slot reused, 23: ran again or bad call)", rc);
+  atomic_store(&running_release, 1);
+  CHECK("the parent's finalizer finishes", gt_wait_count(&running_runs, 1, 3000));
+}
+
 int main(void) {
   alarm(60);
   gh_set_error_mode(GH_ERROR_REPORT);
@@ -178,6 +243,7 @@ int main(void) {
   CHECK("the parent's list is intact", list_ok(parent_list, 2000));
   CHECK("the parent's mutator saw no damage", atomic_load(&mut_bad) == 0);
   CHECK("the parent collected meanwhile", gt_num_gc() - g0 >= 10);
+  fork_during_finalizer();
   CHECK("no bad call reported in the parent", gh_error_count() == 0);
   printf("test_fork: %llu collections, %llu ms\n", (unsigned long long)(gt_num_gc() - g0),
          (unsigned long long)(gt_now_ms() - t0));

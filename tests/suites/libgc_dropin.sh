@@ -6,6 +6,10 @@
 #
 #   exports     libgc.so.1's soname, and every GC_* symbol that w3m, ECL
 #               (libecl) and Guile 3.0 (libguile) import from libgc.so.1
+#   abi         tests/libgc/test_*.c, C programs built against bdwgc/include
+#               and linked with -lgc: fork() while another thread holds the
+#               allocation lock or runs a finalizer; the plausible heap
+#               bounds (see each file)
 #   w3m         w3m -dump of tests/libgc/html/*.html and of a generated
 #               long page, byte-identical to the same w3m on Debian's libgc;
 #               again with GOHEAP_GOGC=5 (many collections); /proc/PID/maps
@@ -73,6 +77,22 @@ if want exports; then
     [ -z "$miss" ] && ok "every GC_* symbol of Debian's libgc.so.1 but its internal GC_arrays ($(wc -l <"$TMP/deb"))" ||
       bad "Debian's GC_* symbols" "missing: $miss"
   fi
+fi
+
+# --- abi: tests/libgc/test_*.c (fork, plausible heap bounds...) ----------------------
+if want abi; then
+  for src in "$ROOT"/tests/libgc/test_*.c; do
+    name=$(basename "$src" .c)
+    if ! $CC -std=gnu11 -O2 -g -Wall -pthread -I"$ROOT/bdwgc/include" -I"$ROOT/bdwgc/include/gc" \
+         "$src" -L"$LIBDIR" -lgc -Wl,-rpath,"$LIBDIR" -o "$TMP/$name" >"$TMP/$name.log" 2>&1; then
+      bad "tests/libgc/$name.c (build)" "$(grep -m2 error "$TMP/$name.log" | tr '\n' ' ')"; continue; fi
+    timeout -k 5 120 "$TMP/$name" >"$TMP/$name.out" 2>&1; rc=$?
+    while read -r word rest; do
+      case $word in PASS) ok "$name: $rest" ;; FAIL) bad "$name: $rest" ;; esac
+    done <"$TMP/$name.out"
+    [ $rc = 0 ] && grep -q ' passed, 0 failed$' "$TMP/$name.out" ||
+      bad "tests/libgc/$name.c" "exit $rc: $(tail -n 2 "$TMP/$name.out" | tr '\n' ' ')"
+  done
 fi
 
 # --- w3m -----------------------------------------------------------------------
