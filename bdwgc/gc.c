@@ -817,16 +817,20 @@ EXPORT GC_push_other_roots_proc GC_get_push_other_roots(void) { return GC_push_o
 /* ======================================================================
  * Finalization and disappearing links
  *
- * One record per object with a bdwgc finalizer or disappearing links to
- * it, or with links stored inside it; goheap holds one finalizer per
- * object (on_unreachable), run on goheap's finalizer thread after a
- * collection found the object unreachable.  on_unreachable clears the
- * short links, and queues the client's finalizer; bdwgc's rules for who
- * runs it are kept: GC_invoke_finalizers runs the queue, called by the
- * client when GC_finalize_on_demand is set (GC_finalizer_notifier tells
- * it there is work), otherwise by this library in the client's threads,
- * at the next allocation or at the end of GC_gcollect.  The long links are
- * cleared after the finalizer ran (at once if there is none).
+ * Disappearing links are goheap's weak links (gh_register_weak_link): the
+ * collection that finds the target unreachable clears them with the world
+ * stopped, short links before finalization, long links when the target is
+ * freed, as bdwgc does; a link lying in a collected object that dies is
+ * forgotten with it.
+ *
+ * Finalizers: one record per object with a client finalizer; goheap holds
+ * one finalizer per object (on_unreachable), run on goheap's finalizer
+ * thread after a collection found the object unreachable, which queues the
+ * client's finalizer.  bdwgc's rules for who runs it are kept:
+ * GC_invoke_finalizers runs the queue, called by the client when
+ * GC_finalize_on_demand is set (GC_finalizer_notifier tells it there is
+ * work), otherwise by this library in the client's threads, at the next
+ * allocation or at the end of GC_gcollect.
  *
  * [approx] differences from bdwgc, all on the side of retaining more:
  *  - goheap's finalization is ordered like Go's: what a finalizable object
@@ -837,39 +841,16 @@ EXPORT GC_push_other_roots_proc GC_get_push_other_roots(void) { return GC_push_o
  *    ignore_self would finalize such cycles and self-references.  Engine
  *    hook: an unordered finalizer (the object's contents are not treated
  *    as roots for the cycle it is found unreachable in).
- *  - an object with links to it is kept one collection longer than in
- *    bdwgc (the goheap finalizer that clears them resurrects it for a
- *    cycle); short links are cleared shortly after the collection, on
- *    goheap's finalizer thread, under the lock GC_call_with_alloc_lock
- *    takes (so a client reading links under that lock sees either the
- *    live object or NULL, as with bdwgc).  Engine hook: weak links
- *    cleared by the collector at mark termination.
  *  - GC_gcollect returns after the finalizers of the objects it found
  *    unreachable are queued: it runs a second collection with a sentinel
  *    finalizer, which goheap's finalizer thread reaches after the first
- *    collection's (its queue is FIFO), when any finalizer or link is
- *    registered.  Engine hook: a way to wait for the finalizer queue.
- *  - a link stored inside a collected object: that object gets a record
- *    too, so that when it dies the link is forgotten before its memory
- *    can be reused (bdwgc forgets links in unmarked objects).
+ *    collection's (its queue is FIFO), when any finalizer is registered.
+ *    Engine hook: a way to wait for the finalizer queue.
  * ====================================================================== */
-struct fin_rec;
-struct link_rec {
-  GC_word hlink;          /* ~link */
-  int is_long;
-  struct fin_rec *owner;  /* the target's record (NULL: target not collected) */
-  struct link_rec *onext; /* owner's list */
-  struct fin_rec *holder; /* record of the collected object the link lies in */
-  struct link_rec *inext; /* holder's list */
-  struct link_rec *hnext; /* hash chain */
-  void *holder_pin;       /* set while queued: keeps the holder's memory valid */
-};
 struct fin_rec {
   GC_word hobj;             /* ~obj */
   GC_finalization_proc fn;  /* the client's finalizer, or NULL */
   void *cd;                 /* its client data (kept alive, as by bdwgc) */
-  struct link_rec *links;   /* links to obj */
-  struct link_rec *inside;  /* links stored inside obj */
   struct fin_rec *hnext;
 };
 struct ready {
@@ -877,20 +858,18 @@ struct ready {
   void *obj; /* plain: the queue keeps obj alive until its finalizer ran */
   GC_finalization_proc fn;
   void *cd;
-  struct link_rec *longs;
 };
 
 #define NBUCKETS 65536
 static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
-/* Tables: collected, scanned arrays held by these globals (the library's
- * data is a root), so records live as long as they are in the tables,
+/* The table: a collected, scanned array held by this global (the library's
+ * data is a root), so records live as long as they are in the table,
  * whatever GOHEAP_SCAN_MANUAL says. */
 static struct fin_rec **fin_tab;
-static struct link_rec **link_tab[2];
 static struct ready *ready_head, *ready_tail;
 /* Records whose finalizer a thread is running (GC_invoke_finalizers): a
  * root, so that in a fork child, where that thread is gone and the finalizer
- * may be half done, the object and its long links stay valid for good. */
+ * may be half done, the object stays valid for good. */
 static struct ready *running;
 static long live_recs;
 
@@ -901,9 +880,7 @@ static size_t bucket(GC_word hidden) {
 static void tables_ready(void) { /* tab_lock held */
   if (fin_tab) return;
   fin_tab = (struct fin_rec **)gh_alloc(NBUCKETS * sizeof *fin_tab);
-  link_tab[0] = (struct link_rec **)gh_alloc(NBUCKETS * sizeof *link_tab[0]);
-  link_tab[1] = (struct link_rec **)gh_alloc(NBUCKETS * sizeof *link_tab[1]);
-  if (!fin_tab || !link_tab[0] || !link_tab[1]) {
+  if (!fin_tab) {
     fprintf(stderr, "libgc (goheap): out of memory for the finalizer table\n");
     abort();
   }
@@ -943,108 +920,29 @@ static struct fin_rec *fin_get(void *obj) {
   gh_set_finalizer(obj, on_unreachable, f);
   return f;
 }
-static struct link_rec *link_find(void **link, int is_long) {
-  GC_word h = HIDE(link);
-  struct link_rec *l;
-  for (l = link_tab[is_long][bucket(h)]; l; l = l->hnext)
-    if (l->hlink == h) return l;
-  return NULL;
-}
-static void link_hash(struct link_rec *l) {
-  size_t b = bucket(l->hlink);
-  l->hnext = link_tab[l->is_long][b];
-  link_tab[l->is_long][b] = l;
-}
-static void link_unhash(struct link_rec *l) {
-  struct link_rec **pp;
-  for (pp = &link_tab[l->is_long][bucket(l->hlink)]; *pp; pp = &(*pp)->hnext)
-    if (*pp == l) {
-      *pp = l->hnext;
-      return;
-    }
-}
-static void link_unown(struct link_rec *l) {
-  struct link_rec **pp;
-  if (l->owner)
-    for (pp = &l->owner->links; *pp; pp = &(*pp)->onext)
-      if (*pp == l) {
-        *pp = l->onext;
-        break;
-      }
-  l->owner = NULL;
-}
-static void link_unhold(struct link_rec *l) {
-  struct link_rec **pp;
-  if (l->holder)
-    for (pp = &l->holder->inside; *pp; pp = &(*pp)->inext)
-      if (*pp == l) {
-        *pp = l->inext;
-        break;
-      }
-  l->holder = NULL;
-}
-/* Records where the link lies: in a collected object, that object's record. */
-static int link_hold(struct link_rec *l) {
-  void *b = gh_base(REVEAL(l->hlink));
-  struct fin_rec *h;
-  if (b == NULL || !gh_is_collected(b)) return 1;
-  h = fin_get(b);
-  if (!h) return 0;
-  l->holder = h;
-  l->inext = h->inside;
-  h->inside = l;
-  return 1;
-}
 
 static void notify(void) {
   GC_finalizer_notifier_proc n = GC_finalizer_notifier;
   if (n) n();
 }
 
-/* goheap's finalizer for every recorded object (goheap's finalizer thread). */
+/* goheap's finalizer for every recorded object (goheap's finalizer thread):
+ * queues the client's finalizer. */
 static void on_unreachable(void *obj, void *arg) {
   struct fin_rec *f = (struct fin_rec *)arg;
-  struct link_rec *l, *next, *longs = NULL;
   struct ready *r = NULL;
   int was_empty = 0;
-  pthread_mutex_lock(&alloc_lock);
   pthread_mutex_lock(&tab_lock);
   if (REVEAL(f->hobj) != obj || !fin_remove(f)) {
     pthread_mutex_unlock(&tab_lock);
-    pthread_mutex_unlock(&alloc_lock);
     return; /* the record was dropped meanwhile */
   }
-  for (l = f->inside; l; l = next) { /* links stored in obj: forget them */
-    next = l->inext;
-    l->holder = NULL;
-    link_unhash(l);
-    link_unown(l);
-    gh_free(l);
-  }
-  f->inside = NULL;
-  for (l = f->links; l; l = next) {
-    next = l->onext;
-    l->owner = NULL;
-    link_unhash(l);
-    link_unhold(l);
-    if (!l->is_long) {
-      *(void **)REVEAL(l->hlink) = NULL;
-      gh_free(l);
-    } else {
-      l->holder_pin = gh_base(REVEAL(l->hlink));
-      l->onext = longs;
-      longs = l;
-    }
-  }
-  f->links = NULL;
   if (f->fn) {
     r = (struct ready *)gh_alloc(sizeof *r);
     if (r) {
       r->obj = obj;
       r->fn = f->fn;
       r->cd = f->cd;
-      r->longs = longs;
-      longs = NULL;
       was_empty = ready_head == NULL;
       if (ready_tail) ready_tail->next = r;
       else ready_head = r;
@@ -1052,13 +950,7 @@ static void on_unreachable(void *obj, void *arg) {
       __atomic_add_fetch(&fin_ready_count, 1, __ATOMIC_RELEASE);
     }
   }
-  for (l = longs; l; l = next) { /* no finalizer: long links go now */
-    next = l->onext;
-    *(void **)REVEAL(l->hlink) = NULL;
-    gh_free(l);
-  }
   pthread_mutex_unlock(&tab_lock);
-  pthread_mutex_unlock(&alloc_lock);
   gh_free(f);
   if (r && was_empty && GC_finalize_on_demand) notify();
 }
@@ -1120,104 +1012,34 @@ EXPORT void GC_debug_register_finalizer_unreachable(void *obj, GC_finalization_p
   register_finalizer(obj, fn, cd, ofn, ocd);
 }
 
-static int register_link(void **link, const void *obj, int is_long) {
-  struct link_rec *l;
-  struct fin_rec *f = NULL;
+/* Disappearing links: goheap's weak links (see above). */
+static int link_rc(int e) {
+  return e == 0 ? GC_SUCCESS : e == EEXIST ? GC_DUPLICATE : e == ENOENT ? GC_NOT_FOUND : GC_NO_MEMORY;
+}
+static void check_link(const char *fn, void **link) {
   if (((uintptr_t)link & (sizeof(void *) - 1)) != 0) {
-    fprintf(stderr, "GC_general_register_disappearing_link: bad link address %p\n", (void *)link);
+    fprintf(stderr, "%s: bad link address %p\n", fn, (void *)link);
     abort();
   }
-  ensure_init();
-  pthread_mutex_lock(&tab_lock);
-  tables_ready();
-  if (link_find(link, is_long)) {
-    pthread_mutex_unlock(&tab_lock);
-    return GC_DUPLICATE;
-  }
-  l = (struct link_rec *)gh_alloc(sizeof *l);
-  if (!l) {
-    pthread_mutex_unlock(&tab_lock);
-    return GC_NO_MEMORY;
-  }
-  l->hlink = HIDE(link);
-  l->is_long = is_long;
-  if (obj != NULL && gh_is_collected((void *)obj)) { /* else: never cleared (not collectable) */
-    f = fin_get((void *)obj);
-    if (!f) {
-      pthread_mutex_unlock(&tab_lock);
-      gh_free(l);
-      return GC_NO_MEMORY;
-    }
-    l->owner = f;
-    l->onext = f->links;
-    f->links = l;
-  }
-  if (!link_hold(l)) {
-    link_unown(l);
-    pthread_mutex_unlock(&tab_lock);
-    gh_free(l);
-    return GC_NO_MEMORY;
-  }
-  link_hash(l);
-  pthread_mutex_unlock(&tab_lock);
-  return GC_SUCCESS;
 }
-static int unregister_link(void **link, int is_long) {
-  struct link_rec *l;
-  if (((uintptr_t)link & (sizeof(void *) - 1)) != 0) return 0;
-  pthread_mutex_lock(&tab_lock);
-  if (!fin_tab || (l = link_find(link, is_long)) == NULL) {
-    pthread_mutex_unlock(&tab_lock);
-    return 0;
-  }
-  link_unhash(l);
-  link_unown(l);
-  link_unhold(l);
-  pthread_mutex_unlock(&tab_lock);
-  gh_free(l);
-  return 1;
+static int register_link(void **link, const void *obj, int is_long) {
+  check_link("GC_general_register_disappearing_link", link);
+  ensure_init();
+  return link_rc(gh_register_weak_link(link, (void *)obj, is_long));
 }
 static int move_link(void **link, void **new_link, int is_long) {
-  struct link_rec *l;
-  if (((uintptr_t)new_link & (sizeof(void *) - 1)) != 0) {
-    fprintf(stderr, "GC_move_disappearing_link: bad new link address %p\n", (void *)new_link);
-    abort();
-  }
-  pthread_mutex_lock(&tab_lock);
-  if (!fin_tab || (l = link_find(link, is_long)) == NULL) {
-    pthread_mutex_unlock(&tab_lock);
-    return GC_NOT_FOUND;
-  }
-  if (new_link == link) {
-    pthread_mutex_unlock(&tab_lock);
-    return GC_SUCCESS;
-  }
-  if (link_find(new_link, is_long)) {
-    pthread_mutex_unlock(&tab_lock);
-    return GC_DUPLICATE;
-  }
-  link_unhash(l);
-  link_unhold(l);
-  l->hlink = HIDE(new_link);
-  if (!link_hold(l)) { /* out of memory: the link is dropped */
-    link_unown(l);
-    pthread_mutex_unlock(&tab_lock);
-    gh_free(l);
-    return GC_NO_MEMORY;
-  }
-  link_hash(l);
-  pthread_mutex_unlock(&tab_lock);
-  return GC_SUCCESS;
+  check_link("GC_move_disappearing_link", new_link);
+  return link_rc(gh_move_weak_link(link, new_link, is_long));
 }
 EXPORT int GC_general_register_disappearing_link(void **link, const void *obj) {
   return register_link(link, obj, 0);
 }
 EXPORT int GC_register_disappearing_link(void **link) { return register_link(link, gh_base(*link), 0); }
 EXPORT int GC_move_disappearing_link(void **link, void **new_link) { return move_link(link, new_link, 0); }
-EXPORT int GC_unregister_disappearing_link(void **link) { return unregister_link(link, 0); }
+EXPORT int GC_unregister_disappearing_link(void **link) { return gh_unregister_weak_link(link, 0); }
 EXPORT int GC_register_long_link(void **link, const void *obj) { return register_link(link, obj, 1); }
 EXPORT int GC_move_long_link(void **link, void **new_link) { return move_link(link, new_link, 1); }
-EXPORT int GC_unregister_long_link(void **link) { return unregister_link(link, 1); }
+EXPORT int GC_unregister_long_link(void **link) { return gh_unregister_weak_link(link, 1); }
 
 static void running_add(struct ready *r) { /* tab_lock held */
   r->prev = NULL;
@@ -1238,7 +1060,6 @@ EXPORT int GC_invoke_finalizers(void) {
   tls_in_finalizers = 1;
   for (;;) {
     struct ready *r;
-    struct link_rec *l, *next;
     pthread_mutex_lock(&tab_lock);
     r = ready_head;
     if (r) {
@@ -1251,13 +1072,6 @@ EXPORT int GC_invoke_finalizers(void) {
     if (!r) break;
     r->fn(r->obj, r->cd);
     n++;
-    pthread_mutex_lock(&alloc_lock);
-    for (l = r->longs; l; l = next) {
-      next = l->onext;
-      *(void **)REVEAL(l->hlink) = NULL;
-      gh_free(l);
-    }
-    pthread_mutex_unlock(&alloc_lock);
     pthread_mutex_lock(&tab_lock);
     running_remove(r);
     pthread_mutex_unlock(&tab_lock);
@@ -1809,9 +1623,9 @@ EXPORT int GC_is_thread_suspended(unsigned long t) {
   return 0;
 }
 /* [approx] the lock GC_call_with_alloc_lock holds is this library's own
- * (recursive) lock, also taken when disappearing links are cleared:
- * allocation and collection go on meanwhile in other threads, but no link
- * changes under the caller. */
+ * (recursive) lock: allocation and collection go on meanwhile in other
+ * threads.  Disappearing links are cleared with the world stopped, so a
+ * link read returns the live object or NULL, never one already found dead. */
 EXPORT void GC_alloc_lock(void) {
   ensure_init();
   pthread_mutex_lock(&alloc_lock);
@@ -1832,7 +1646,7 @@ EXPORT void *GC_call_with_alloc_lock(GC_fn_type fn, void *cd) {
  * of GC_atfork_prepare/parent/child otherwise).  Lock order, outermost
  * first (no lock of this library is held while an earlier one is taken):
  * sync_lock (held across a collection: taken first, so that a fork waits
- * for a GC_gcollect whose sentinel needs alloc_lock on the finalizer
+ * for a GC_gcollect whose sentinel needs tab_lock on the finalizer
  * thread), alloc_lock, roots_lock, kind_lock, refresh_lock, ctl_lock,
  * procobj_lock, tab_lock; goheap's own locks come after all of them (its
  * handlers were installed first, so its prepare runs last). */

@@ -83,6 +83,22 @@ GH_API void gh_collect(void);              /* a full collection now; returns whe
  * queued finalizers run in both processes; the one running at the fork runs
  * on in the parent only, and its object stays allocated in the child. */
 GH_API void gh_set_finalizer(void *obj, void (*fn)(void *obj, void *arg), void *arg);
+/* Weak links (bdwgc's disappearing links): the word at `link` (aligned; it
+ * usually holds obj's address hidden, e.g. ~(uintptr_t)obj, so as not to keep
+ * obj alive) is set to NULL by the collection that finds obj unreachable,
+ * with the world stopped, so no thread ever reads a link to an object
+ * already found dead. A short link (is_long 0) is cleared even if a
+ * finalizer keeps obj alive for one more cycle; a long link only when obj is
+ * freed. A link in a collected object that dies, or in freed heap memory, is
+ * forgotten; unregister a link before freeing the memory it lies in
+ * yourself. A link to anything but a collected object is never cleared.
+ * Returns 0, EEXIST (link already registered, of that kind), ENOMEM, or
+ * EINVAL (link misaligned). */
+GH_API int gh_register_weak_link(void **link, void *obj, int is_long);
+GH_API int gh_unregister_weak_link(void **link, int is_long); /* 1 if it was registered */
+/* Moves a registration to new_link: 0, ENOENT (link not registered, or
+ * already cleared), EEXIST (new_link is), EINVAL. */
+GH_API int gh_move_weak_link(void **link, void **new_link, int is_long);
 GH_API void gh_add_roots(void *lo, void *hi);    /* scan [lo,hi) as a root; lo <= hi */
 GH_API void gh_remove_roots(void *lo, void *hi); /* removes exactly a range added before */
 /* A procedure the collector calls in every collection, world stopped, on the

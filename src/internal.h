@@ -13,7 +13,7 @@
  *   mcache           -- per-thread span cache
  *   world            -- thread registry, stop the world
  *   malloc override  -- the malloc family and the glibc extras
- *   mfinal mprof pprof -- specials (finalizers, profile records), the heap profile
+ *   mfinal mweak mprof pprof -- specials (finalizers, profile records), weak links, the heap profile
  *   mgcmark          -- marking
  *   mgc              -- the collector's cycle and pacing
  *   heapdump leakcheck -- tools that read the whole heap with the world stopped
@@ -138,6 +138,7 @@ typedef enum gh_lockrank {
   GH_RANK_SPECIALS,   /* mfinal.c: the finalizer records' fixalloc */
   GH_RANK_ROOTS,      /* mgcmark.c: gh_add_roots ranges */
   GH_RANK_MARKWORK,   /* mgcmark.c: mark work buffers */
+  GH_RANK_WEAK,       /* mweak.c: the weak-link table */
   GH_RANK_PERSISTENT, /* mfixalloc.c: persistent_alloc (a leaf) */
   GH_RANK_COUNT
 } gh_lockrank;
@@ -654,6 +655,13 @@ void gh_finq_wake(void);
 void gh_finq_fork_prepare(void);
 void gh_finq_fork_parent(void);
 void gh_finq_fork_child(void);
+/* mweak.c: weak links (world stopped: short links before the finalizers are
+ * queued, then long links and dead link memory); returns the links cleared. */
+uint64_t gh_weak_clear_dead(bool before_finalizers);
+void gh_weak_fork_prepare(void);
+void gh_weak_fork_parent(void);
+void gh_weak_fork_child(void);
+extern uint64_t gh_weak_cleared;
 extern uint64_t gh_finalizers_run;
 
 /* ---- mprof.c: the heap profile (Go: mprof.go) ---------------------------------------- */

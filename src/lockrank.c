@@ -20,7 +20,8 @@ static const char *const rank_names[GH_RANK_COUNT] = {
   [GH_RANK_MCENTRAL] = "mcentral",    [GH_RANK_SPECIAL] = "span specials",
   [GH_RANK_HEAP] = "heap",            [GH_RANK_FINQ] = "finalizer queue",
   [GH_RANK_SPECIALS] = "specials fixalloc", [GH_RANK_ROOTS] = "roots",
-  [GH_RANK_MARKWORK] = "mark work",   [GH_RANK_PERSISTENT] = "persistent",
+  [GH_RANK_MARKWORK] = "mark work",   [GH_RANK_WEAK] = "weak links",
+  [GH_RANK_PERSISTENT] = "persistent",
 };
 
 static __thread struct {

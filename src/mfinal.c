@@ -359,6 +359,26 @@ static bool finq_pop(gh_finalizer *out) {
   return any;
 }
 
+/* Runs the queued finalizers (finq_running keeps each object alive while its
+ * fn runs). Not inlined: its registers are restored when it returns. */
+static GH_NOINLINE void run_queue(void) {
+  gh_finalizer f;
+  while (finq_pop(&f)) {
+    f.fn(f.obj, f.arg);
+    gh_atomic_add(&gh_finalizers_run, 1);
+  }
+}
+
+/* Zeroes the stack the finalizers ran on: the thread then sleeps with its
+ * dead frames below the scanned part of its stack, and no stale pointer in
+ * them keeps a finalized object alive (a conservative root) until the next
+ * finalizer overwrites it. */
+static GH_NOINLINE void clear_dead_stack(void) {
+  volatile uintptr_t buf[1024];
+  for (size_t i = 0; i < sizeof buf / sizeof buf[0]; i++) buf[i] = 0;
+  __asm__ __volatile__("" : : "r"(buf) : "memory");
+}
+
 static void *finalizer_thread(void *arg) {
   (void)arg;
   gh_os_thread_unblock_signals();
@@ -368,12 +388,8 @@ static void *finalizer_thread(void *arg) {
   }
   for (;;) {
     uint32_t seq = gh_atomic_load_acquire(&finq_seq);
-    gh_finalizer f;
-    while (finq_pop(&f)) { /* finq_running keeps the object alive while fn runs */
-      f.fn(f.obj, f.arg);
-      gh_atomic_add(&gh_finalizers_run, 1);
-      f.obj = NULL;
-    }
+    run_queue();
+    clear_dead_stack();
     gh_world_blocking_wait(&finq_seq, seq);
   }
   return NULL;

@@ -347,8 +347,10 @@ void gh_gc_fork_prepare(void) { gh_mutex_lock(&gc_lock); }
 void gh_gc_fork_prepare_leaves(void) {
   gh_finq_fork_prepare();
   gh_gc_mark_fork_prepare();
+  gh_weak_fork_prepare();
 }
 void gh_gc_fork_parent_leaves(void) {
+  gh_weak_fork_parent();
   gh_gc_mark_fork_parent();
   gh_finq_fork_parent();
 }
@@ -357,5 +359,6 @@ void gh_gc_fork_child(void) {
   gh_mutex_reinit(&gc_lock);
   gc.sweeper_up = 0; /* threads do not survive fork: started again when needed */
   gh_gc_mark_fork_child();
+  gh_weak_fork_child();
   gh_finq_fork_child();
 }

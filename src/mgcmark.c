@@ -351,7 +351,7 @@ static void run_job(gh_marker *m, uint32_t j) {
   if (j < work.nthreads) {
     gh_thread_root *t = &work.threads[j];
     scan_block(m, t->lo, t->hi);
-    scan_block(m, (uintptr_t)t->regs, (uintptr_t)(t->regs + 32));
+    if (t->regs) scan_block(m, (uintptr_t)t->regs, (uintptr_t)(t->regs + 32));
     gh_mspan *last = NULL;
     if (t->tiny) mark_word(m, t->tiny, &last);
     return;
@@ -467,7 +467,7 @@ static void add_thread(gh_mcache *c, void *self_sp) {
   gh_thread_root *t = &work.threads[work.nthreads++];
   t->lo = sp;
   t->hi = c->stack_hi > sp ? c->stack_hi : sp;
-  t->regs = c->stop_regs;
+  t->regs = c == gh_tls_mcache ? NULL : c->stop_regs; /* the collector's are in its frame (mgc.c:gc_cycle); these are stale */
   t->tiny = c->tiny;
   work.stack_bytes += t->hi - t->lo;
 }
@@ -607,8 +607,10 @@ void gh_gc_mark(gh_mark_result *out) {
   if (n > workers_running + 1) n = workers_running + 1;
   mark_all(n);
   run_mark_callback(); /* before the finalizers: what it reaches is not finalized */
+  gh_weak_clear_dead(true); /* short weak links: before finalization keeps objects alive */
   uint64_t kept = 0;
   gh_mheap_each_span(queue_finalizers, &kept);
+  gh_weak_clear_dead(false);
   *out = (gh_mark_result){.workers = n, .marked_bytes = kept, .stack_bytes = work.stack_bytes,
                           .global_bytes = work.global_bytes, .forced = out->forced};
   for (uint32_t i = 0; i < n; i++) {

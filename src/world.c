@@ -208,6 +208,7 @@ static GH_NOINLINE void park_here(gh_mcache *c, uint32_t epoch) {
 static GH_NOINLINE void park(gh_mcache *c, uint32_t epoch, const void *ucontext) {
   __builtin_unwind_init(); /* callee-saved registers onto this frame: park_here is below it */
   if (ucontext) gh_os_context_regs(ucontext, c->stop_regs, 32);
+  else __builtin_memset(c->stop_regs, 0, sizeof c->stop_regs); /* in this frame: stale ones would be roots */
   park_here(c, epoch);
   __asm__ __volatile__("" ::: "memory"); /* not a tail call: this frame, with the registers, stays */
 }
