@@ -300,11 +300,37 @@ static void scan_object(gh_marker *m, gh_range r) {
   scan_block(m, r.lo, r.hi);
 }
 
+/*
+ * Drains the mark stack, then takes full buffers until the mark is over.
+ * Objects popped go through a small FIFO before they are scanned: each is
+ * prefetched when popped and scanned PREFETCH_DEPTH pops later, so the
+ * cache misses of several objects overlap (scanning a freshly pushed object
+ * at once stalled on its first word: 84% of scan_block's samples on
+ * binary-trees). Entries in the FIFO are still to be scanned: it is
+ * emptied before this worker waits for work.
+ */
+#define PREFETCH_DEPTH 16
 static void drain(gh_marker *m) {
+  gh_range fifo[PREFETCH_DEPTH];
+  uint32_t head = 0, queued = 0;
   for (uint32_t k = 0;;) {
-    while (m->cur && m->cur->n) {
-      gh_range r = m->cur->e[--m->cur->n];
-      scan_object(m, r);
+    while ((m->cur && m->cur->n) || queued) {
+      if (m->cur && m->cur->n) {
+        gh_range r = m->cur->e[--m->cur->n];
+        __builtin_prefetch((const void *)r.lo);
+        if (queued < PREFETCH_DEPTH) {
+          fifo[(head + queued++) % PREFETCH_DEPTH] = r;
+          continue;
+        }
+        gh_range oldest = fifo[head];
+        fifo[head] = r;
+        head = (head + 1) % PREFETCH_DEPTH;
+        scan_object(m, oldest);
+      } else {
+        queued--;
+        scan_object(m, fifo[head]);
+        head = (head + 1) % PREFETCH_DEPTH;
+      }
       if (k++ % 32 == 0) maybe_share(m);
     }
     gh_workbuf *b = get_full_or_done();
