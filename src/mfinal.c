@@ -369,16 +369,6 @@ static GH_NOINLINE void run_queue(void) {
   }
 }
 
-/* Zeroes the stack the finalizers ran on: the thread then sleeps with its
- * dead frames below the scanned part of its stack, and no stale pointer in
- * them keeps a finalized object alive (a conservative root) until the next
- * finalizer overwrites it. */
-static GH_NOINLINE void clear_dead_stack(void) {
-  volatile uintptr_t buf[1024];
-  for (size_t i = 0; i < sizeof buf / sizeof buf[0]; i++) buf[i] = 0;
-  __asm__ __volatile__("" : : "r"(buf) : "memory");
-}
-
 static void *finalizer_thread(void *arg) {
   (void)arg;
   gh_os_thread_unblock_signals();
@@ -389,7 +379,7 @@ static void *finalizer_thread(void *arg) {
   for (;;) {
     uint32_t seq = gh_atomic_load_acquire(&finq_seq);
     run_queue();
-    clear_dead_stack();
+    gh_os_clear_dead_stack(); /* no stale pointer to a finalized object stays a root while it sleeps */
     gh_world_blocking_wait(&finq_seq, seq);
   }
   return NULL;

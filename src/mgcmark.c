@@ -419,6 +419,7 @@ static void *worker_main(void *arg) {
     seen = ph;
     if (idx >= work.nworkers) continue;
     mark_as_worker(&markers[idx]);
+    gh_os_clear_dead_stack(); /* the leak check reads this stack as anonymous memory */
     gh_atomic_add_seq(&xworkers_done, 1);
     gh_os_futex_wake_all(&xworkers_done);
   }

@@ -81,6 +81,11 @@ int gh_os_context_regs(const void *ucontext, uintptr_t *out, int n);
 /* The end (exclusive) of the mapping that holds addr: a thread's stack top; 0 if unknown.
  * Reads /proc/self/maps with raw system calls: safe in a signal handler. */
 uintptr_t gh_os_stack_top(uintptr_t addr);
+/* Zeroes 8 KiB of the calling thread's stack below its frame: the dead
+ * frames of what it called, whose stale pointers would otherwise stay
+ * visible to a conservative scan (the leak check reads every anonymous
+ * mapping; a sleeping thread's registers are saved below its frame). */
+void gh_os_clear_dead_stack(void);
 /* One line of /proc/self/maps; path is "" for an anonymous mapping, valid
  * only during the callback. */
 typedef struct gh_os_mapping {

@@ -459,6 +459,12 @@ static bool find_top(const gh_os_mapping *m, void *arg) {
   return q->top == 0;
 }
 
+__attribute__((noinline)) void gh_os_clear_dead_stack(void) {
+  volatile uintptr_t buf[1024];
+  for (size_t i = 0; i < sizeof buf / sizeof buf[0]; i++) buf[i] = 0;
+  __asm__ __volatile__("" : : "r"(buf) : "memory");
+}
+
 uintptr_t gh_os_stack_top(uintptr_t addr) {
   stack_top_query q = {addr, 0};
   gh_os_each_mapping(find_top, &q);
