@@ -6,6 +6,8 @@
 #
 #   exports     libgc.so.1's soname, and every GC_* symbol that w3m, ECL
 #               (libecl) and Guile 3.0 (libguile) import from libgc.so.1
+#   stress      tests/libgc/stress_fork_finalizers.c, 3 runs, only with
+#               GH_LIBGC_STRESS=1: it reproduces an open bug (issue 10)
 #   abi         tests/libgc/test_*.c, C programs built against bdwgc/include
 #               and linked with -lgc: fork() while another thread holds the
 #               allocation lock or runs a finalizer; the plausible heap
@@ -92,6 +94,23 @@ if want abi; then
     [ $rc = 0 ] && grep -q ' passed, 0 failed$' "$TMP/$name.out" ||
       bad "tests/libgc/$name.c" "exit $rc: $(tail -n 2 "$TMP/$name.out" | tr '\n' ' ')"
   done
+fi
+
+# --- stress: tests/libgc/stress_fork_finalizers.c, an open bug's reproduction ----------
+if want stress; then
+  if [ "${GH_LIBGC_STRESS:-0}" = 1 ]; then
+    if ! $CC -std=gnu11 -O2 -g -Wall -pthread -I"$ROOT/bdwgc/include" -I"$ROOT/bdwgc/include/gc" \
+         "$ROOT/tests/libgc/stress_fork_finalizers.c" -L"$LIBDIR" -lgc -Wl,-rpath,"$LIBDIR" -o "$TMP/stress" >"$TMP/stress.log" 2>&1; then
+      bad "stress_fork_finalizers (build)" "$(grep -m2 error "$TMP/stress.log" | tr '\n' ' ')"
+    else
+      for i in 1 2 3; do
+        GOHEAP_GOGC=5 timeout -k 5 120 "$TMP/stress" 150 >"$TMP/stress.out" 2>&1 && ok "stress_fork_finalizers run $i" ||
+          bad "stress_fork_finalizers run $i" "$(tail -n 2 "$TMP/stress.out" | tr '\n' ' ')"
+      done
+    fi
+  else
+    echo "NOT RUN stress_fork_finalizers: reproduces a finalizer record reclaimed while in use (issue 10, open); GH_LIBGC_STRESS=1 runs it"
+  fi
 fi
 
 # --- w3m -----------------------------------------------------------------------
