@@ -33,10 +33,17 @@ static void report_bad_bits(gh_mspan *s, uint32_t w, uint64_t bad) {
  * are counted in the class's stats. Two frees of one slot that raced past the
  * checks in free() (one by the owner, one remote) are reported here.
  *
- * The remote bitmap is read only if xqueued is set: a remote free that finds
- * xqueued clear sets it after publishing its bit, so a bit this sweep skips is
- * merged by the next one. So a sweep without remote frees needs no atomic
- * read-modify-write; the freed bits are counted one by one (they are few).
+ * An explicit sweep reads the remote bitmap only if xqueued is set: a remote
+ * free that finds xqueued clear sets it after publishing its bit, so a bit
+ * this sweep skips is merged by a later one. So a sweep without remote frees
+ * needs no atomic read-modify-write; the freed bits are counted one by one
+ * (they are few). A bit can be skipped with xqueued left clear: a free that
+ * read xqueued set (not queueing) ORs its bit after this sweep cleared
+ * xqueued and read that word. Harmless while the slot stays allocated; but a
+ * collection's sweep also frees unmarked slots, and one that skipped such a
+ * bit would leave it on a free slot, to free the slot's next object later
+ * (stress_fork_finalizers: "double free" of finalizer records). So a
+ * collection's sweep (gc) always reads the remote bitmap.
  *
  * A freed slot must read freed at every instant, to every thread (gh_base,
  * free's double-free checks): its free bit is cleared only after the new
@@ -49,9 +56,9 @@ static void report_bad_bits(gh_mspan *s, uint32_t w, uint64_t bad) {
 static uint32_t sweep(gh_mspan *s, gh_class_stats *counts, bool gc, uint32_t *counted) {
   uint32_t nwords = gh_span_bitmap_words(s), nfreed = 0, ncounted = 0, fi = s->freeindex;
   uint64_t taken[GH_MAX_BITMAP_WORDS];
-  bool remote = gh_atomic_load_seq(&s->xqueued);
+  bool queued = gh_atomic_load_seq(&s->xqueued), remote = queued || gc;
   gh_mspan_flush_nmalloc(s, counts);
-  if (remote) gh_atomic_store_seq(&s->xqueued, 0); /* later frees queue it again */
+  if (queued) gh_atomic_store_seq(&s->xqueued, 0); /* later frees queue it again */
   for (uint32_t w = 0; w < nwords; w++) {
     uint64_t local = s->free_bits[w], rbits = remote ? gh_atomic_load_seq(&s->xremote_free_bits[w]) : 0;
     uint64_t alloc = s->alloc_bits[w] | gh_mspan_allocated_below(fi, w);

@@ -7,7 +7,8 @@
 #   exports     libgc.so.1's soname, and every GC_* symbol that w3m, ECL
 #               (libecl) and Guile 3.0 (libguile) import from libgc.so.1
 #   stress      tests/libgc/stress_fork_finalizers.c, 3 runs, only with
-#               GH_LIBGC_STRESS=1: it reproduces an open bug (issue 10)
+#               GH_LIBGC_STRESS=1 (30-90 s each): the reproduction of a
+#               sweep bug fixed on 2026-12-03
 #   abi         tests/libgc/test_*.c, C programs built against bdwgc/include
 #               and linked with -lgc: fork() while another thread holds the
 #               allocation lock or runs a finalizer; the plausible heap
@@ -96,7 +97,7 @@ if want abi; then
   done
 fi
 
-# --- stress: tests/libgc/stress_fork_finalizers.c, an open bug's reproduction ----------
+# --- stress: tests/libgc/stress_fork_finalizers.c, a long reproduction (opt-in) ----------
 if want stress; then
   if [ "${GH_LIBGC_STRESS:-0}" = 1 ]; then
     if ! $CC -std=gnu11 -O2 -g -Wall -pthread -I"$ROOT/bdwgc/include" -I"$ROOT/bdwgc/include/gc" \
@@ -109,7 +110,7 @@ if want stress; then
       done
     fi
   else
-    echo "NOT RUN stress_fork_finalizers: reproduces a finalizer record reclaimed while in use (issue 10, open); GH_LIBGC_STRESS=1 runs it"
+    echo "NOT RUN stress_fork_finalizers: 30-90 s per run; GH_LIBGC_STRESS=1 runs it"
   fi
 fi
 
