@@ -656,12 +656,11 @@ void gh_finq_fork_prepare(void);
 void gh_finq_fork_parent(void);
 void gh_finq_fork_child(void);
 /* mweak.c: weak links (world stopped: short links before the finalizers are
- * queued, then long links and dead link memory); returns the links cleared. */
-uint64_t gh_weak_clear_dead(bool before_finalizers);
+ * queued, then long links and dead link memory). */
+void gh_weak_clear_dead(bool before_finalizers);
 void gh_weak_fork_prepare(void);
 void gh_weak_fork_parent(void);
 void gh_weak_fork_child(void);
-extern uint64_t gh_weak_cleared;
 extern uint64_t gh_finalizers_run;
 
 /* ---- mprof.c: the heap profile (Go: mprof.go) ---------------------------------------- */

@@ -45,7 +45,6 @@ static GH_DATA gh_weak **buckets; /* nbuckets (a power of two) chains */
 static GH_DATA uint32_t nbuckets;
 static GH_DATA uint64_t nweak;    /* registrations */
 static GH_DATA gh_fixalloc weak_alloc;
-GH_DATA uint64_t gh_weak_cleared; /* links cleared by collections (world stopped) */
 
 static uint32_t bucket_of(uintptr_t link, bool is_long) {
   uint64_t x = ((uint64_t)link >> 3 ^ (uint64_t)is_long) * 0x9E3779B97F4A7C15ull;
@@ -189,10 +188,9 @@ static bool link_memory_alive(uintptr_t link) {
  * before_finalizers, short links of unmarked objects are cleared; after the
  * finalizers were queued (their objects marked), long links of objects still
  * unmarked are cleared, and registrations whose link lies in memory that
- * dies or was freed are forgotten. Returns the links cleared.
+ * dies or was freed are forgotten.
  */
-uint64_t gh_weak_clear_dead(bool before_finalizers) {
-  uint64_t cleared = 0;
+void gh_weak_clear_dead(bool before_finalizers) {
   for (uint32_t b = 0; b < nbuckets; b++) {
     for (gh_weak **pp = &buckets[b]; *pp;) {
       gh_weak *w = *pp;
@@ -204,15 +202,10 @@ uint64_t gh_weak_clear_dead(bool before_finalizers) {
         pp = &w->next;
         continue;
       }
-      if (link_memory_alive(w->link)) {
-        *(void **)w->link = NULL;
-        cleared++;
-      }
+      if (link_memory_alive(w->link)) *(void **)w->link = NULL;
       forget(pp);
     }
   }
-  gh_weak_cleared += cleared;
-  return cleared;
 }
 
 void gh_weak_fork_prepare(void) { gh_mutex_lock(&weak_lock); }
