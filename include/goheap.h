@@ -120,6 +120,14 @@ GH_API void gh_unregister_thread(void); /* before the thread exits; it must not 
                                            the only pointer to a collected object */
 GH_API int gh_set_gc_percent(int percent);         /* returns the old value; negative: off */
 GH_API int64_t gh_set_memory_limit(int64_t bytes); /* returns the old value; negative: only query */
+/* How the collector marks (GOHEAP_GC_MODE, decided at start-up): GH_GC_STW, the
+ * whole mark with the world stopped; GH_GC_CONCURRENT, the mark runs beside the
+ * program between two short stops, with the kernel tracking written pages
+ * (Linux 6.7+; asked for and unavailable, the mode falls back to stw with a
+ * warning). */
+#define GH_GC_STW 0
+#define GH_GC_CONCURRENT 1
+GH_API int gh_gc_mode(void);
 /* The start of the object p points into (collected or malloc'd), or NULL if p
  * is not inside a live object of goheap's heap (bdwgc: GC_base). Noscan
  * collected objects of 16 bytes or less live in the spans of Go's tiny

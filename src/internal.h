@@ -6,7 +6,7 @@
  *   os/os_linux      -- mmap, locks, threads, signals: the only OS calls
  *   mfixalloc        -- fixed-size metadata allocator
  *   mpagealloc       -- free-page bitmaps and summaries
- *   mheap mgcscavenge -- arenas, the arena index, spans of pages; free pages back to the OS
+ *   mheap mgcscavenge mbarrier -- arenas and spans of pages; pages back to the OS; written pages
  *   mspan            -- a span's slots and bitmaps
  *   mgcsweep         -- sweeping a span
  *   mcentral         -- per span class span lists
@@ -235,8 +235,10 @@ struct gh_spanlist;
  *      A sweeper claims a span by CAS from h-2 to h-1; otherwise only the
  *      owner of a span (the thread that took it off an mcentral list or its
  *      mcache) may change it. Manual spans keep the sweepgen 0 they had at birth.
- *  I7  gcmark_bits are zero except during a collection's mark and before the
- *      sweep that consumes them; slots above nelems are never marked.
+ *  I7  gcmark_bits are zero except during a collection's mark (a concurrent
+ *      mark's whole duration: marks and black allocations land on spans
+ *      their owners sweep in place meanwhile) and before the sweep that
+ *      consumes them; slots above nelems are never marked.
  *  I6  a span with state IN_USE is mapped by every one of its pages in the
  *      arena's spans[] table; a DEAD span by none.
  */
@@ -414,6 +416,7 @@ typedef struct gh_mheap {
   uint64_t pages_committed; /* pages made read/write */
   uint64_t pages_free;      /* committed free pages, released or not */
   uint64_t pages_released;  /* free pages given back to the OS */
+  uint64_t pages_scavenging; /* free pages a scavenge took off the bitmaps while madvise runs */
 } gh_mheap;
 
 extern gh_mheap gh_heap;
@@ -456,6 +459,21 @@ void gh_mheap_shrink_span(gh_mspan *s, uintptr_t new_npages);
 bool gh_mheap_large_dies(gh_mspan *s);  /* IN_USE -> DEAD once, with the large-object counts */
 bool gh_mheap_free_large(gh_mspan *s);  /* a manual large object; false: not live (double free) */
 
+/* ---- mbarrier.c: the concurrent mark's write barrier (kernel written-page tracking) -- */
+#define GH_GC_MODE_STW 0        /* GOHEAP_GC_MODE=stw: the whole mark with the world stopped */
+#define GH_GC_MODE_CONCURRENT 1 /* ...=concurrent: mark while the program runs */
+extern uint32_t gh_gc_marking;  /* 1 during a concurrent mark: allocate black, record fresh spans */
+void gh_barrier_init(void);
+bool gh_barrier_on(void);
+void gh_barrier_committed_locked(uintptr_t lo, uintptr_t hi);
+void gh_barrier_fresh_locked(uintptr_t base, uintptr_t npages);
+bool gh_barrier_protect(void);  /* world running, before the start */
+bool gh_barrier_start(void);    /* world stopped */
+void gh_barrier_written(bool reprotect, void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx);
+bool gh_barrier_take_fresh(bool protect, void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx);
+void gh_barrier_unprotect(void);
+void gh_barrier_fork_child(void);
+
 /* ---- mgcscavenge.c: free pages back to the OS (Go: mgcscavenge.go) --------- */
 void gh_mheap_scavenge(uint64_t bytes);        /* releases up to `bytes` of free pages now */
 void gh_scavenge_taken_locked(void);            /* heap lock: free pages were taken */
@@ -466,6 +484,7 @@ void gh_scavenge_fork_child(void);
 uintptr_t gh_mheap_reclaim(uintptr_t pages); /* sweep until `pages` went back (Go: mheap.reclaim) */
 void gh_mheap_check(void);
 void gh_mheap_fork_child_repair(void);  /* first thing in a fork child */
+void gh_mheap_end_mark(void);           /* world stopped: spans freed during a mark are recycled */
 void gh_mheap_fork_child_recount(void); /* last */
 /* Calls fn for every span starting in pages [first, first+n) of arena a
  * (world stopped, or a fork child). */
@@ -612,6 +631,7 @@ typedef struct gh_mark_result {
   uint64_t manual_bytes;  /* allocated manual objects (they count as live) */
   uint64_t cpu_ns;        /* CPU time of all mark workers */
   uint64_t stack_bytes, global_bytes; /* roots scanned */
+  uint64_t rescanned_pages; /* concurrent mark: pages rescanned at termination for writes */
   uint32_t workers;
   bool forced;
 } gh_mark_result;
@@ -628,6 +648,10 @@ void gh_gc_fork_child(void);
 bool gh_gc_stop_and_run(void (*prepare)(void), void (*fn)(void *ctx), void *ctx); /* see mgc.c */
 void gh_gc_prepare_mark(void);          /* world running, gc lock held */
 void gh_gc_mark(gh_mark_result *out);   /* world stopped */
+void gh_gc_mark_protect(void);           /* concurrent mark: world running, before the start */
+void gh_gc_mark_start(void);             /* ... world stopped */
+void gh_gc_mark_concurrent(void);        /* ... world running */
+void gh_gc_mark_terminate(gh_mark_result *out); /* ... world stopped, caches flushed */
 /* The leak check's mark (mgcmark.c): prepare with the world running, then
  * mark, mark from each unreached object, read the bits, end: world stopped. */
 void gh_gc_prepare_leak_mark(void);
@@ -739,6 +763,7 @@ typedef enum gh_option {
   GH_OPT_MEMLIMIT,      /* soft memory limit in bytes; INT64_MAX none */
   GH_OPT_GCTRACE,       /* GOHEAP_DEBUG=gctrace=1 */
   GH_OPT_GC_WORKERS,    /* mark workers; 0: one per CPU */
+  GH_OPT_GC_MODE,       /* GH_GC_MODE_*: how the collector marks */
   GH_OPT_SCAN_MANUAL,   /* scan malloc'd objects as roots */
   GH_OPT_STOP_SIGNAL,   /* 0: SIGRTMIN+7 */
   GH_OPT_STOP_TIMEOUT_MS,

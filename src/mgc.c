@@ -48,12 +48,15 @@ static GH_DATA struct {
   uint64_t num_gc, num_forced;
   uint64_t pause_total_ns, pause_ns[GH_STATS_NPAUSE];
   uint64_t last_gc_ns, cpu_ns, start_ns;
+  uint64_t xgoal;          /* next_gc, for allocating threads during a concurrent mark */
+  uint32_t xmarking;       /* 1 while a concurrent mark runs with the world started */
   uint32_t xsweep_seq;     /* futex: bumped when a cycle leaves spans to sweep */
   uint32_t sweeper_up;
   bool signal_installed;
 } gc = {.xtrigger = HEAP_MINIMUM, .next_gc = HEAP_MINIMUM, .xgc_percent = 100, .xmem_limit = INT64_MAX};
 
 void gh_gc_init(void) {
+  gh_barrier_init(); /* GOHEAP_GC_MODE: before the heap commits memory */
   gc.xgc_percent = gh_option_get(GH_OPT_GOGC);
   gc.xmem_limit = gh_option_get(GH_OPT_MEMLIMIT);
   gc.cgroup_limit = gh_os_cgroup_memory_limit();
@@ -69,6 +72,15 @@ static int64_t effective_limit(void) {
   int64_t l = gh_atomic_load_relaxed(&gc.xmem_limit);
   if (gc.cgroup_limit > 0 && gc.cgroup_limit < l) l = gc.cgroup_limit;
   return l;
+}
+
+/* A concurrent mark starts when 70% of the runway from the live heap to the
+ * goal is used, so that it ends before the goal while the program allocates
+ * the rest (Go: gcControllerState.trigger, bounded to 0.7-0.95 of the
+ * runway); an allocation that reaches the goal first waits for the mark. */
+static uint64_t concurrent_trigger(uint64_t marked, uint64_t goal) {
+  if (goal == UINT64_MAX || goal <= marked) return goal;
+  return marked + (goal - marked) / 10 * 7;
 }
 
 /* Go: gcControllerState.heapGoal and memoryLimitHeapGoal. */
@@ -92,7 +104,8 @@ void gh_gc_set_goal(void) {
     if (lgoal < goal) goal = lgoal;
   }
   gc.next_gc = goal;
-  gh_atomic_store_relaxed(&gc.xtrigger, goal);
+  gh_atomic_store_relaxed(&gc.xgoal, goal);
+  gh_atomic_store_relaxed(&gc.xtrigger, gh_barrier_on() ? concurrent_trigger(marked, goal) : goal);
 }
 
 /* ---- the background sweeper (Go: mgcsweep.go:bgsweep) --------------------------------- */
@@ -130,12 +143,29 @@ void gh_gc_finish_sweep(void) {
 
 /* ---- gctrace (Go: mgc.go:gcMarkTermination's printout) -------------------------------- */
 
+/* A stopped cycle: start, stopped, marked, end. A concurrent one also has
+ * restarted (the world runs again after the start) and stopped2 (stopped
+ * again for termination); for a stopped one both are `end`. */
 typedef struct cycle_times {
-  uint64_t start, stopped, marked, end;
+  uint64_t start, stopped, restarted, stopped2, marked, end;
   uint64_t heap_before;
 } cycle_times;
 
+/* Go's three clock phases: the stop and sweep termination; the mark (with
+ * the world running, for a concurrent cycle); mark termination. The lines
+ * keep Go 1.19's format exactly (tools parse it); the mode is said once,
+ * before the first. */
 static void gctrace(const cycle_times *t, const gh_mark_result *r) {
+  if (gc.num_gc == 1) {
+    static const char stw[] = "goheap: gctrace: GOHEAP_GC_MODE=stw, the whole mark with the world stopped\n";
+    static const char conc[] = "goheap: gctrace: GOHEAP_GC_MODE=concurrent, clock = start stop + concurrent mark + "
+                               "termination stop\n";
+    if (gh_barrier_on()) gh_os_write_stderr(conc, sizeof conc - 1);
+    else gh_os_write_stderr(stw, sizeof stw - 1);
+  }
+  bool conc = t->restarted != t->end;
+  uint64_t a = (conc ? t->restarted : t->stopped) - t->start, b = (conc ? t->stopped2 - t->restarted : t->marked - t->stopped);
+  uint64_t c = conc ? t->end - t->stopped2 : t->end - t->marked;
   double ms = 1e6;
   uint64_t since = t->start - gc.start_ns;
   uint64_t wall = gh_os_nanotime() - gc.start_ns;
@@ -145,9 +175,8 @@ static void gctrace(const cycle_times *t, const gh_mark_result *r) {
   int n = snprintf(line, sizeof line,
                    "gc %llu @%.3fs %u%%: %.3f+%.3f+%.3f ms clock, %.3f+0/%.3f/0+%.3f ms cpu, "
                    "%llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB globals, %u P%s\n",
-                   (unsigned long long)gc.num_gc, (double)since / 1e9, pct, (double)(t->stopped - t->start) / ms,
-                   (double)(t->marked - t->stopped) / ms, (double)(t->end - t->marked) / ms,
-                   (double)(t->stopped - t->start) / ms, (double)r->cpu_ns / ms, (double)(t->end - t->marked) / ms,
+                   (unsigned long long)gc.num_gc, (double)since / 1e9, pct, (double)a / ms, (double)b / ms,
+                   (double)c / ms, (double)a / ms, (double)r->cpu_ns / ms, (double)c / ms,
                    (unsigned long long)(t->heap_before >> 20), (unsigned long long)(t->heap_before >> 20),
                    (unsigned long long)(gc.heap_marked >> 20),
                    (unsigned long long)(gc.next_gc == UINT64_MAX ? 0 : gc.next_gc >> 20),
@@ -164,7 +193,7 @@ static void flush_cache(gh_mcache *c, void *arg) {
 }
 
 static void record(const cycle_times *t, gh_mark_result *r) {
-  uint64_t pause = t->end - t->start;
+  uint64_t pause = (t->restarted - t->start) + (t->end - t->stopped2);
   gc.pause_ns[gc.num_gc % GH_STATS_NPAUSE] = pause;
   gc.pause_total_ns += pause;
   gc.last_gc_ns = t->end - gc.start_ns;
@@ -179,6 +208,8 @@ static void check_heap(void) {
   for (uint32_t i = 0; i < GH_NUM_SPAN_CLASSES; i++) gh_mcentral_check(&gh_central[i]);
 }
 
+static void end_cycle(cycle_times *t, gh_mark_result *r, uint64_t allocated);
+
 /* Steps 2-5 of the header comment; false if the world could not be stopped. */
 static bool stopped_cycle(cycle_times *t, gh_mark_result *r) {
   if (!gh_world_stop()) return false;
@@ -188,13 +219,49 @@ static bool stopped_cycle(cycle_times *t, gh_mark_result *r) {
   if (GH_DEBUG) check_heap(); /* the world is stopped: nothing is mid-update */
   gh_gc_mark(r);
   t->marked = gh_os_nanotime();
-  gc.heap_marked = r->marked_bytes + r->manual_bytes;
+  end_cycle(t, r, 0);
+  return true;
+}
+
+/* World stopped, the mark over: the heap's new size, the sweep, the goal;
+ * `allocated`: bytes allocated (black) during a concurrent mark. */
+static void end_cycle(cycle_times *t, gh_mark_result *r, uint64_t allocated) {
+  gc.heap_marked = r->marked_bytes + r->manual_bytes + allocated;
   gh_atomic_store_relaxed(&gh_heap_live, gc.heap_marked);
   gh_atomic_store_release(&gh_heap.xsweepgen, gh_heap.xsweepgen + 2);
   gh_gc_set_goal();
   t->end = gh_os_nanotime();
+  if (!t->restarted) t->restarted = t->stopped2 = t->end;
   record(t, r);
   gh_world_start();
+}
+
+/* The same with the mark between two short stops (GOHEAP_GC_MODE=concurrent,
+ * mgcmark.c's concurrent mark). Termination must happen once the mark has
+ * begun (objects are allocated black), so its stop is retried until it works. */
+static bool concurrent_cycle(cycle_times *t, gh_mark_result *r) {
+  gh_gc_mark_protect();
+  if (!gh_world_stop()) return false;
+  t->stopped = gh_os_nanotime();
+  gh_world_each_thread(flush_cache, NULL);
+  sweep_all(false, true);
+  if (GH_DEBUG) check_heap();
+  gh_gc_mark_start();
+  uint64_t live_start = gh_atomic_load_relaxed(&gh_heap_live);
+  gh_atomic_store_relaxed(&gc.xmarking, 1);
+  t->restarted = gh_os_nanotime();
+  gh_world_start();
+  gh_gc_mark_concurrent();
+  while (!gh_world_stop()) { /* reported by world.c */
+  }
+  t->stopped2 = gh_os_nanotime();
+  gh_atomic_store_relaxed(&gc.xmarking, 0);
+  gh_world_each_thread(flush_cache, NULL);
+  gh_gc_mark_terminate(r);
+  t->marked = gh_os_nanotime();
+  uint64_t live_end = gh_atomic_load_relaxed(&gh_heap_live);
+  end_cycle(t, r, live_end > live_start ? live_end - live_start : 0);
+  gh_barrier_unprotect();
   return true;
 }
 
@@ -267,7 +334,7 @@ static GH_NOINLINE void gc_cycle(bool forced) {
   gh_gc_prepare_mark();
   cycle_times t = {.start = gh_os_nanotime(), .heap_before = gh_atomic_load_relaxed(&gh_heap_live)};
   gh_mark_result r = {.forced = forced};
-  bool done = stopped_cycle(&t, &r);
+  bool done = gh_barrier_on() ? concurrent_cycle(&t, &r) : stopped_cycle(&t, &r);
   if (!done) /* reported by world.c; try again when the heap has grown by half */
     gh_atomic_store_relaxed(&gc.xtrigger, t.heap_before + t.heap_before / 2 + HEAP_MINIMUM);
   gh_mutex_unlock(&gc_lock);
@@ -281,7 +348,9 @@ static GH_NOINLINE void gc_cycle(bool forced) {
 
 /* Go: mallocgc's "if shouldhelpgc { gcStart }". From allocation slow paths. */
 void gh_gc_maybe_start(void) {
-  if (gh_likely(gh_atomic_load_relaxed(&gh_heap_live) < gh_atomic_load_relaxed(&gc.xtrigger))) return;
+  uint64_t live = gh_atomic_load_relaxed(&gh_heap_live);
+  if (gh_likely(live < gh_atomic_load_relaxed(&gc.xtrigger))) return;
+  if (gh_atomic_load_relaxed(&gc.xmarking) && live < gh_atomic_load_relaxed(&gc.xgoal)) return; /* it ends in time */
   gh_mcache *c = gh_tls_mcache;
   if (c && c->unsafe) return; /* inside another slow path: the next allocation will */
   gc_cycle(false);
@@ -321,6 +390,11 @@ int64_t gh_set_memory_limit(int64_t bytes) {
   gh_leave(c);
   gh_mutex_unlock(&gc_lock);
   return old;
+}
+
+int gh_gc_mode(void) {
+  gh_ensure_init();
+  return gh_barrier_on() ? GH_GC_CONCURRENT : GH_GC_STW;
 }
 
 int gh_register_thread(void) {

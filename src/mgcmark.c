@@ -88,8 +88,16 @@ static GH_DATA struct {
   uint32_t segs_cap;
   gh_thread_root *threads;  /* stopped threads (world stopped) */
   uint32_t threads_cap;
+  gh_heaparena **arenas;    /* the arenas when the jobs were set up (a concurrent mark's
+                               heap may grow; gh_heap.all_arenas may move meanwhile) */
+  uint32_t narenas, arenas_cap;
   bool scan_manual;
   bool leak;                /* the leak check's mark: manual objects are marked, not roots */
+  bool concurrent;          /* a concurrent mark is under way (gc lock): span jobs skip
+                               specials, which mark termination scans with the world stopped */
+  uint32_t nroot_jobs;      /* jobs before the span jobs: segments, threads, the rest */
+  bool all_dirty;           /* the kernel did not track writes: termination rescans everything */
+  uint64_t rescanned_pages; /* pages a concurrent mark rescanned for writes (at termination: reset) */
   uint64_t stack_bytes, global_bytes;
 } work = {.lock = GH_MUTEX_INIT(GH_RANK_MARKWORK)};
 
@@ -264,10 +272,12 @@ static inline gh_mspan *span_of_cached(uintptr_t v, gh_mspan **last) {
 static inline void mark_word(gh_marker *m, uintptr_t v, gh_mspan **last) {
   gh_mspan *s = span_of_cached(v, last);
   if (!s || v >= s->limit || (!gh_spanclass_collected(s->spanclass) && !work.leak)) return;
+  if (gh_atomic_load_acquire(&s->xstate) != GH_SPAN_IN_USE) return; /* being set up or freed (concurrent mark) */
   bool large = gh_spanclass_is_large(s->spanclass);
   uint32_t i = large ? 0 : gh_mspan_obj_index(s, v);
   uint64_t bit = 1ull << (i % 64);
-  if (i >= s->freeindex && !(s->alloc_bits[i / 64] & bit)) return; /* a free slot */
+  /* freeindex first: an owner's sweep publishes alloc_bits, then freeindex (mgcsweep.c) */
+  if (i >= gh_atomic_load_acquire(&s->freeindex) && !(gh_atomic_load_relaxed(&s->alloc_bits[i / 64]) & bit)) return;
   if (gh_unlikely(work.leak) && !large && !gh_mspan_is_live(s, i)) return; /* freed, not yet swept */
   uint64_t *w = &s->gcmark_bits[i / 64];
   if ((gh_atomic_load_relaxed(w) & bit) || (gh_atomic_or(w, bit) & bit)) return;
@@ -343,7 +353,7 @@ static void drain(gh_marker *m) {
 /* ---- root jobs ------------------------------------------------------------------------ */
 
 static bool slot_allocated(const gh_mspan *s, uint32_t i) {
-  return i < s->freeindex || (s->alloc_bits[i / 64] >> (i % 64) & 1);
+  return i < gh_atomic_load_acquire(&s->freeindex) || (gh_atomic_load_relaxed(&s->alloc_bits[i / 64]) >> (i % 64) & 1);
 }
 
 /* A manual span's objects are roots: scan each allocated one. */
@@ -362,12 +372,22 @@ static void scan_manual_span(gh_marker *m, gh_mspan *s) {
   }
 }
 
-static void span_root(gh_mspan *s, void *ctx) {
-  gh_marker *m = ctx;
-  if (!gh_spanclass_collected(s->spanclass) && !work.leak) scan_manual_span(m, s);
-  if (s->specials) gh_special_scan_roots(s, scan_cb, m);
+static void specials_root(gh_mspan *s, void *ctx) {
+  if (s->specials) gh_special_scan_roots(s, scan_cb, ctx);
 }
 
+/* A span job's work on one span. During a concurrent mark the span may be
+ * set up or freed meanwhile (its state is published last), and its specials
+ * are left to mark termination (their list changes under their lock). */
+static void span_root(gh_mspan *s, void *ctx) {
+  gh_marker *m = ctx;
+  if (gh_atomic_load_acquire(&s->xstate) != GH_SPAN_IN_USE) return;
+  if (!gh_spanclass_collected(s->spanclass) && !work.leak) scan_manual_span(m, s);
+  if (!work.concurrent) specials_root(s, m);
+}
+
+/* Jobs, in order: the data segments, the threads, the rest of the roots,
+ * then the span jobs (nroot_jobs counts those before them). */
 static void run_job(gh_marker *m, uint32_t j) {
   if (j < work.nsegs) {
     scan_block(m, work.segs[j].lo, work.segs[j].hi);
@@ -383,14 +403,15 @@ static void run_job(gh_marker *m, uint32_t j) {
     return;
   }
   j -= work.nthreads;
-  if (j < work.nspanjobs) {
-    uint32_t per = GH_PAGES_PER_ARENA / SPAN_JOB_PAGES;
-    gh_mheap_each_span_in(gh_heap.all_arenas[j / per], (j % per) * SPAN_JOB_PAGES, SPAN_JOB_PAGES, span_root, m);
+  if (j == 0) {
+    for (uint32_t i = 0; i < nroots; i++) scan_block(m, roots[i].lo, roots[i].hi);
+    gh_finq_scan_roots(scan_cb, m);
+    gh_world_scan_starting(scan_cb, m);
     return;
   }
-  for (uint32_t i = 0; i < nroots; i++) scan_block(m, roots[i].lo, roots[i].hi);
-  gh_finq_scan_roots(scan_cb, m);
-  gh_world_scan_starting(scan_cb, m);
+  j -= 1;
+  uint32_t per = GH_PAGES_PER_ARENA / SPAN_JOB_PAGES;
+  gh_mheap_each_span_in(work.arenas[j / per], (j % per) * SPAN_JOB_PAGES, SPAN_JOB_PAGES, span_root, m);
 }
 
 /* ---- workers ---------------------------------------------------------------------------- */
@@ -399,16 +420,16 @@ static GH_DATA uint32_t xphase;          /* futex: bumped to start a mark */
 static GH_DATA uint32_t xworkers_done;   /* futex: workers that finished this mark */
 static GH_DATA uint32_t workers_running; /* threads started (gc lock) */
 
+/* Counts add up over a concurrent mark's phases; setup_jobs zeroes them. */
 static void mark_as_worker(gh_marker *m) {
   uint64_t t0 = gh_os_thread_cputime_ns();
-  m->marked_bytes = m->manual_bytes = m->scanned_bytes = 0;
   for (;;) {
     uint32_t j = gh_atomic_add(&work.xnext_job, 1);
     if (j >= work.njobs) break;
     run_job(m, j);
   }
   drain(m);
-  m->cpu_ns = gh_os_thread_cputime_ns() - t0;
+  m->cpu_ns += gh_os_thread_cputime_ns() - t0;
 }
 
 static void *worker_main(void *arg) {
@@ -501,19 +522,34 @@ static void add_thread(gh_mcache *c, void *self_sp) {
 
 static void add_thread_cb(gh_mcache *c, void *arg) { add_thread(c, arg); }
 
-static void setup_jobs(void) {
+/* World stopped: the threads, the heap's bounds and arenas, and the jobs. */
+static void setup_roots(void) {
   uintptr_t sp = gh_tls_mcache->stop_sp; /* the collector's own: set by mgc.c:gc_cycle */
   work.nthreads = 0;
   work.stack_bytes = 0;
   gh_world_each_thread(add_thread_cb, (void *)sp);
   work.global_bytes = 0;
   for (uint32_t i = 0; i < work.nsegs; i++) work.global_bytes += work.segs[i].hi - work.segs[i].lo;
-  work.nspanjobs = gh_heap.narenas * (GH_PAGES_PER_ARENA / SPAN_JOB_PAGES);
-  work.njobs = work.nsegs + work.nthreads + work.nspanjobs + 1;
+  while (gh_heap.narenas > work.arenas_cap)
+    if (!gh_metadata_grow((void **)&work.arenas, &work.arenas_cap, 0, sizeof *work.arenas, gh_heap.narenas))
+      gh_throw("collector: out of memory for the arena table");
+  work.narenas = gh_heap.narenas;
+  __builtin_memcpy(work.arenas, gh_heap.all_arenas, work.narenas * sizeof *work.arenas);
+  work.nspanjobs = work.narenas * (GH_PAGES_PER_ARENA / SPAN_JOB_PAGES);
+  work.nroot_jobs = work.nsegs + work.nthreads + 1;
+  work.njobs = work.nroot_jobs + work.nspanjobs;
   work.xnext_job = 0;
   work.heap_lo = gh_heap.narenas ? gh_heap.all_arenas[0]->base : 0;
   work.heap_hi = gh_heap.narenas ? gh_heap.all_arenas[gh_heap.narenas - 1]->base + GH_ARENA_SIZE : 0;
   work.scan_manual = gh_option_get(GH_OPT_SCAN_MANUAL) != 0;
+}
+
+/* ... and the workers' counts start from zero: a new mark. */
+static void setup_jobs(void) {
+  setup_roots();
+  work.rescanned_pages = 0;
+  for (uint32_t i = 0; i < MAX_WORKERS; i++)
+    markers[i].marked_bytes = markers[i].manual_bytes = markers[i].scanned_bytes = markers[i].cpu_ns = 0;
 }
 
 
@@ -628,23 +664,156 @@ static void run_mark_callback(void) {
   callback.active = NULL;
 }
 
-void gh_gc_mark(gh_mark_result *out) {
-  setup_jobs();
+static uint32_t available_workers(void) {
   uint32_t n = wanted_workers();
-  if (n > workers_running + 1) n = workers_running + 1;
-  mark_all(n);
+  return n > workers_running + 1 ? workers_running + 1 : n;
+}
+
+/* After the last drain (world stopped): the client's callback, weak links,
+ * finalizers, and the result. */
+static void finish_mark(gh_mark_result *out, uint32_t n) {
   run_mark_callback(); /* before the finalizers: what it reaches is not finalized */
   gh_weak_clear_dead(true); /* short weak links: before finalization keeps objects alive */
   uint64_t kept = 0;
   gh_mheap_each_span(queue_finalizers, &kept);
   gh_weak_clear_dead(false);
   *out = (gh_mark_result){.workers = n, .marked_bytes = kept, .stack_bytes = work.stack_bytes,
-                          .global_bytes = work.global_bytes, .forced = out->forced};
-  for (uint32_t i = 0; i < n; i++) {
+                          .global_bytes = work.global_bytes, .rescanned_pages = work.rescanned_pages,
+                          .forced = out->forced};
+  for (uint32_t i = 0; i < MAX_WORKERS; i++) {
     out->marked_bytes += markers[i].marked_bytes;
     out->manual_bytes += markers[i].manual_bytes;
     out->cpu_ns += markers[i].cpu_ns;
   }
+}
+
+void gh_gc_mark(gh_mark_result *out) {
+  setup_jobs();
+  uint32_t n = available_workers();
+  mark_all(n);
+  finish_mark(out, n);
+}
+
+/* ---- the concurrent mark (GOHEAP_GC_MODE=concurrent; mbarrier.c) -----------------------------
+ * Before the start (world running): the kernel's write protection goes on
+ * over the whole heap. Start (world stopped): what was committed since is
+ * protected too; objects are allocated black from now on; the roots are
+ * scanned, which only marks and pushes what they reach. Then, with the world
+ * running: the span jobs and the drain; a few
+ * precleaning rounds that rescan what was written meanwhile and the spans
+ * handed out meanwhile. Termination (world stopped): the roots again, the
+ * pages written since their last scan, the remaining fresh spans, the
+ * specials; the drain; finalizers and weak links as a stopped mark. A pointer
+ * the program stores anywhere in the heap is on a written page, and one it
+ * keeps in a root is found by the second root scan: nothing live is missed
+ * (Boehm-Demers-Shenker). During the concurrent part spans may be set up or
+ * freed under the workers: they test the span's state before its fields,
+ * and freed spans are recycled only after termination (mheap.c). */
+#define PRECLEAN_ROUNDS 3
+#define PRECLEAN_ENOUGH_PAGES 64 /* a round that rescanned fewer ends the precleaning */
+
+/* The objects of span s in [lo, hi) that may hold pointers stored since they
+ * were scanned: marked collected ones (black allocations among them) and
+ * allocated malloc'd ones (roots). */
+static void rescan_objects(gh_marker *m, gh_mspan *s, uintptr_t lo, uintptr_t hi) {
+  if (gh_atomic_load_acquire(&s->xstate) != GH_SPAN_IN_USE) return;
+  bool collected = gh_spanclass_collected(s->spanclass);
+  if (collected ? gh_spanclass_noscan(s->spanclass) : !work.scan_manual) return;
+  uintptr_t start = s->start_addr;
+  if (lo < start) lo = start;
+  if (hi > s->limit) hi = s->limit;
+  if (lo >= hi) return;
+  if (gh_spanclass_is_large(s->spanclass)) {
+    if (!collected || (gh_atomic_load_relaxed(&s->gcmark_bits[0]) & 1)) scan_block(m, lo, hi);
+    return;
+  }
+  uint32_t last = gh_mspan_obj_index(s, hi - 1);
+  for (uint32_t i = gh_mspan_obj_index(s, lo); i <= last && i < s->nelems; i++) {
+    uintptr_t o = start + (uintptr_t)i * s->elemsize;
+    if (collected ? gh_atomic_load_relaxed(&s->gcmark_bits[i / 64]) >> (i % 64) & 1 : slot_allocated(s, i))
+      scan_block(m, o, o + s->elemsize);
+  }
+}
+
+/* Rescans the objects on the pages [lo, hi) (written, or fresh). */
+static void rescan_range(uintptr_t lo, uintptr_t hi, void *ctx) {
+  work.rescanned_pages += (hi - lo) >> GH_PAGE_SHIFT;
+  while (lo < hi) {
+    gh_mspan *s = gh_span_of(lo);
+    uintptr_t end = s ? s->start_addr + ((uintptr_t)s->npages << GH_PAGE_SHIFT) : 0;
+    if (end <= lo) { /* no span here (or one changing under us) */
+      lo = (lo & ~(uintptr_t)(GH_PAGE_SIZE - 1)) + GH_PAGE_SIZE;
+      continue;
+    }
+    if (end > hi) end = hi;
+    rescan_objects(ctx, s, lo, end);
+    lo = end;
+  }
+}
+
+static void rescan_whole_span(gh_mspan *s, void *ctx) {
+  rescan_objects(ctx, s, s->start_addr, s->start_addr + ((uintptr_t)s->npages << GH_PAGE_SHIFT));
+}
+
+/* Runs n workers over jobs [from, to), then the drain. */
+static void run_phase(uint32_t n, uint32_t from, uint32_t to) {
+  work.xnext_job = from;
+  work.njobs = to;
+  run_workers(n);
+}
+
+/* Go's background workers take 25% of the CPUs; at least one. */
+static uint32_t concurrent_workers(void) {
+  uint32_t n = (wanted_workers() + 3) / 4, avail = available_workers();
+  return n > avail ? avail : n;
+}
+
+/* World running, gc lock held: the write protection goes on before the start. */
+void gh_gc_mark_protect(void) { work.all_dirty = !gh_barrier_protect(); }
+
+/* World stopped (gc lock held). */
+void gh_gc_mark_start(void) {
+  setup_jobs();
+  work.concurrent = true;
+  work.xoverflow = 0;
+  work.all_dirty |= !gh_barrier_start();
+  gh_atomic_store_relaxed(&gh_gc_marking, 1);
+  for (uint32_t j = 0; j < work.nroot_jobs; j++) run_job(&markers[0], j);
+}
+
+/* World running, gc lock held: the marking, and precleaning. */
+void gh_gc_mark_concurrent(void) {
+  uint32_t n = concurrent_workers();
+  run_phase(n, work.nroot_jobs, work.nroot_jobs + work.nspanjobs);
+  for (int round = 0; round < PRECLEAN_ROUNDS && !work.all_dirty; round++) {
+    uint64_t before = work.rescanned_pages;
+    gh_barrier_written(true, rescan_range, &markers[0]);
+    if (!gh_barrier_take_fresh(true, rescan_range, &markers[0])) work.all_dirty = true;
+    run_phase(n, 0, 0);
+    if (work.rescanned_pages - before < PRECLEAN_ENOUGH_PAGES) break;
+  }
+  work.nsegs = 0;
+  gh_os_each_data_segment(add_segment, NULL); /* and the libraries loaded meanwhile */
+}
+
+/* World stopped, caches flushed (gc lock held). */
+void gh_gc_mark_terminate(gh_mark_result *out) {
+  setup_roots();
+  work.rescanned_pages = 0;
+  gh_marker *m = &markers[0];
+  if (!work.all_dirty) {
+    gh_barrier_written(false, rescan_range, m);
+    if (!gh_barrier_take_fresh(false, rescan_range, m)) work.all_dirty = true;
+  }
+  if (work.all_dirty) gh_mheap_each_span(rescan_whole_span, m);
+  gh_mheap_each_span(specials_root, m);
+  uint32_t n = available_workers();
+  run_phase(n, 0, work.nroot_jobs);
+  recover_overflow();
+  finish_mark(out, n);
+  gh_atomic_store_relaxed(&gh_gc_marking, 0);
+  work.concurrent = false;
+  gh_mheap_end_mark();
 }
 
 /* ---- the leak check's mark (leakcheck.c) ------------------------------------------------

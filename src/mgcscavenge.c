@@ -108,6 +108,7 @@ void gh_mheap_scavenge(uint64_t bytes) {
     gh_mutex_lock(&gh_heap.lock);
     bool found = gh_pagealloc_find_unscavenged_locked(want, &addr, &n);
     if (found) gh_pagealloc_alloc_at_locked(addr, n, &scavenged);
+    if (found) gh_heap.pages_scavenging += n;
     gh_mutex_unlock(&gh_heap.lock);
     if (!found) break;
     gh_os_decommit((void *)addr, n << GH_PAGE_SHIFT);
@@ -115,6 +116,7 @@ void gh_mheap_scavenge(uint64_t bytes) {
     gh_pagealloc_free_locked(addr, n);
     gh_pagealloc_mark_scavenged_locked(addr, n);
     gh_heap.pages_released += n;
+    gh_heap.pages_scavenging -= n;
     gh_mutex_unlock(&gh_heap.lock);
     want -= n;
   }

@@ -36,6 +36,10 @@ static GH_DATA gh_fixalloc span_alloc;
 static GH_DATA gh_fixalloc mcache_alloc; /* Go: mheap_.cachealloc */
 static GH_DATA gh_fixalloc bitmap_alloc[GH_MAX_BITMAP_WORDS + 1]; /* by words per bitmap */
 static GH_DATA uintptr_t cur_base, cur_end; /* reserved, not yet committed (Go: curArena) */
+/* Spans freed during a concurrent mark (heap lock): a mark worker may still
+ * be reading one (its page-map entry was read before it was cleared), so the
+ * struct and its bitmaps are recycled only at mark termination. Linked by next. */
+static GH_DATA gh_mspan *limbo;
 
 void gh_mheap_init(void) {
   gh_fixalloc_init(&span_alloc, sizeof(gh_mspan));
@@ -148,6 +152,7 @@ static bool grow_locked(uintptr_t npages) {
     gh_os_decommit((void *)cur_base, bytes);
     return false;
   }
+  gh_barrier_committed_locked(cur_base, cur_base + bytes);
   gh_pagealloc_grow_locked(cur_base, ask);
   cur_base += bytes;
   gh_heap.pages_committed += ask;
@@ -158,10 +163,11 @@ static bool grow_locked(uintptr_t npages) {
 
 /* ---- spans ---------------------------------------------------------------- */
 
+/* Relaxed stores: a concurrent mark reads the page map (each_span_in, mark_word). */
 static void set_span_map(gh_mspan *s, gh_mspan *value) {
   uintptr_t p = s->start_addr, end = p + ((uintptr_t)s->npages << GH_PAGE_SHIFT);
   for (; p < end; p += GH_PAGE_SIZE)
-    *gh_arena_span_slot(gh_arena_of(p), p) = value;
+    gh_atomic_store_relaxed(gh_arena_span_slot(gh_arena_of(p), p), value);
 }
 
 gh_mcache *gh_mheap_alloc_mcache(void) {
@@ -229,6 +235,7 @@ gh_mspan *gh_mheap_alloc_span(uintptr_t npages, gh_spanclass sc, uintptr_t align
   gh_heap.pages_free -= npages;
   gh_heap.pages_released -= scav;
   gh_scavenge_taken_locked();
+  if (gh_gc_marking) gh_barrier_fresh_locked(base, npages);
   uint32_t sweepgen = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
   gh_mutex_unlock(&gh_heap.lock);
 
@@ -255,6 +262,12 @@ static void unlock_after_free(void) {
   if (now) gh_mheap_scavenge(now);
 }
 
+static void recycle_locked(gh_mspan *s, uint32_t nwords) {
+  gh_assert_held(&gh_heap.lock);
+  if (s->alloc_bits != s->inline_bits) gh_fixalloc_free(&bitmap_alloc[nwords], s->alloc_bits);
+  gh_fixalloc_free(&span_alloc, s);
+}
+
 /* Go: mheap.go:(*mheap).freeSpan. The span must be owned by the caller. */
 void gh_mheap_free_span(gh_mspan *s) {
   GH_ASSERT(gh_span_of(s->start_addr) == s && gh_span_of(s->start_addr + ((uintptr_t)s->npages << GH_PAGE_SHIFT) - 1) == s,
@@ -266,9 +279,25 @@ void gh_mheap_free_span(gh_mspan *s) {
   gh_pagealloc_free_locked(s->start_addr, s->npages);
   gh_heap.pages_inuse -= s->npages;
   gh_heap.pages_free += s->npages;
-  if (s->alloc_bits != s->inline_bits) gh_fixalloc_free(&bitmap_alloc[nwords], s->alloc_bits);
-  gh_fixalloc_free(&span_alloc, s);
+  if (gh_gc_marking) {
+    s->next = limbo;
+    limbo = s;
+  } else {
+    recycle_locked(s, nwords);
+  }
   unlock_after_free();
+}
+
+/* World stopped, at a concurrent mark's termination: no worker reads the
+ * spans freed during the mark any more. */
+void gh_mheap_end_mark(void) {
+  gh_mutex_lock(&gh_heap.lock);
+  while (limbo) {
+    gh_mspan *s = limbo;
+    limbo = s->next;
+    recycle_locked(s, gh_span_bitmap_words(s));
+  }
+  gh_mutex_unlock(&gh_heap.lock);
 }
 
 /* A large span's object dies: its state goes to DEAD once. false if it
@@ -295,6 +324,7 @@ bool gh_mheap_grow_span_in_place(gh_mspan *s, uintptr_t new_npages) {
   uintptr_t next = s->start_addr + ((uintptr_t)s->npages << GH_PAGE_SHIFT);
   gh_mutex_lock(&gh_heap.lock);
   bool ok = gh_pagealloc_alloc_at_locked(next, extra, &scav);
+  if (ok && gh_gc_marking) gh_barrier_fresh_locked(next, extra);
   if (ok) {
     gh_heap.pages_inuse += extra;
     gh_heap.pages_free -= extra;
@@ -338,7 +368,7 @@ uintptr_t gh_mheap_reclaim(uintptr_t pages) {
 
 void gh_mheap_each_span_in(gh_heaparena *a, uint32_t first, uint32_t n, void (*fn)(gh_mspan *s, void *ctx), void *ctx) {
   for (uint32_t pg = first; pg < first + n && pg < GH_PAGES_PER_ARENA; pg++) {
-    gh_mspan *s = a->spans[pg];
+    gh_mspan *s = gh_atomic_load_relaxed(&a->spans[pg]); /* a concurrent mark reads it while it changes */
     if (s && s->start_addr == a->base + ((uintptr_t)pg << GH_PAGE_SHIFT)) fn(s, ctx);
   }
 }
@@ -409,6 +439,7 @@ void gh_mheap_fork_child_repair(void) {
  * map and the bitmaps (and gh_mheap_check holds) again. */
 void gh_mheap_fork_child_recount(void) {
   count_pages(&gh_heap.pages_inuse, &gh_heap.pages_free, &gh_heap.pages_released);
+  gh_heap.pages_scavenging = 0; /* a scavenge that did not survive the fork: its pages are lost */
 }
 
 /* ---- checking --------------------------------------------------------------- */
@@ -427,7 +458,8 @@ void gh_mheap_check(void) {
   }
   uint64_t inuse, free, released;
   count_pages(&inuse, &free, &released);
-  if (free != gh_heap.pages_free || inuse != gh_heap.pages_inuse)
+  if (free + gh_heap.pages_scavenging != gh_heap.pages_free || inuse != gh_heap.pages_inuse) /* the scavenger's
+                                                                     pages read as taken while madvise runs */
     gh_throw2("mheap: page counters disagree with the bitmaps", "free pages", free);
   gh_mutex_unlock(&gh_heap.lock);
 }

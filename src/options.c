@@ -8,7 +8,7 @@
  */
 #include "internal.h"
 
-typedef enum { KIND_BOOL, KIND_SIZE, KIND_INT, KIND_ERRMODE, KIND_GOGC, KIND_LIMIT, KIND_DEBUG, KIND_STATS, KIND_PATH } opt_kind;
+typedef enum { KIND_GCMODE, KIND_BOOL, KIND_SIZE, KIND_INT, KIND_ERRMODE, KIND_GOGC, KIND_LIMIT, KIND_DEBUG, KIND_STATS, KIND_PATH } opt_kind;
 
 typedef struct gh_option_desc {
   const char *name; /* environment variable */
@@ -34,6 +34,8 @@ static GH_DATA gh_option_desc options[GH_OPT_COUNT] = {
                        "soft memory limit (bytes, KiB/MiB/GiB/TiB suffixes; off: none)"},
   [GH_OPT_GCTRACE] = {"GOHEAP_DEBUG", KIND_DEBUG, 0, "gctrace=1: one line per collection on stderr"},
   [GH_OPT_GC_WORKERS] = {"GOHEAP_GC_WORKERS", KIND_INT, 0, "mark workers (0: one per CPU)"},
+  [GH_OPT_GC_MODE] = {"GOHEAP_GC_MODE", KIND_GCMODE, GH_GC_MODE_STW,
+                      "stw | concurrent: mark with the world stopped, or while the program runs (Linux 6.7+)"},
   [GH_OPT_SCAN_MANUAL] = {"GOHEAP_SCAN_MANUAL", KIND_BOOL, 1, "scan malloc'd objects for pointers to collected ones"},
   [GH_OPT_STOP_SIGNAL] = {"GOHEAP_STOP_SIGNAL", KIND_INT, 0, "signal that stops threads for a collection (0: SIGRTMIN+7)"},
   [GH_OPT_STOP_TIMEOUT_MS] = {"GOHEAP_STOP_TIMEOUT_MS", KIND_INT, 2000,
@@ -139,6 +141,11 @@ static bool parse(const gh_option_desc *o, const char *s, int64_t *out) {
     if (str_eq(s, "off")) *out = INT64_MAX;
     else return parse_iec(s, out);
     return true;
+  case KIND_GCMODE:
+    if (str_eq(s, "stw")) *out = GH_GC_MODE_STW;
+    else if (str_eq(s, "concurrent")) *out = GH_GC_MODE_CONCURRENT;
+    else return false;
+    return true;
   case KIND_STATS:
     if (str_eq(s, "json")) *out = 2;
     else if (str_eq(s, "text")) *out = 1;
@@ -202,6 +209,7 @@ void gh_options_print(void) {
     if (options[i].kind == KIND_ERRMODE) gh_buf_str(&b, v ? "report" : "abort");
     else if (options[i].kind == KIND_GOGC && v < 0) gh_buf_str(&b, "off");
     else if (options[i].kind == KIND_LIMIT && v == INT64_MAX) gh_buf_str(&b, "off");
+    else if (options[i].kind == KIND_GCMODE) gh_buf_str(&b, v == GH_GC_MODE_CONCURRENT ? "concurrent" : "stw");
     else if (options[i].kind == KIND_DEBUG) gh_buf_str(&b, v ? "gctrace=1" : "gctrace=0");
     else if (options[i].kind == KIND_STATS) gh_buf_str(&b, v == 2 ? "json" : v ? "1" : "0");
     else if (options[i].kind == KIND_PATH) gh_buf_str(&b, v ? (const char *)(uintptr_t)v : "(none)");

@@ -386,6 +386,7 @@ static void fork_child(void) {
   gh_mcentral_adopt_limbo();
   gh_mheap_fork_child_recount();
   gh_scavenge_fork_child();
+  gh_barrier_fork_child();
   while (starting) start_free(starting); /* threads that were being created are not in the child */
   if (gh_tls_mcache) gh_tls_mcache->thread_id = gh_os_thread_id();
 }

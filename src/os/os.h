@@ -81,6 +81,25 @@ int gh_os_context_regs(const void *ucontext, uintptr_t *out, int n);
 /* The end (exclusive) of the mapping that holds addr: a thread's stack top; 0 if unknown.
  * Reads /proc/self/maps with raw system calls: safe in a signal handler. */
 uintptr_t gh_os_stack_top(uintptr_t addr);
+/* ---- write tracking (the concurrent mark's write barrier: mbarrier.c) ----
+ * userfaultfd's asynchronous write protection (Linux 6.7+) with the
+ * PAGEMAP_SCAN ioctl: the kernel resolves the write fault of a protected
+ * page itself (no signal, no thread; a read(2) into it works) and remembers
+ * the page as written; one ioctl lists the written pages and protects them
+ * again. Ranges are page aligned; a range must be registered (after it was
+ * committed: a commit maps it anew) before it is protected. */
+int gh_os_wp_init(void);                              /* 0, or -1: not available here */
+int gh_os_wp_register(uintptr_t lo, uintptr_t hi);    /* 0 or -1 */
+int gh_os_wp_protect(uintptr_t lo, uintptr_t hi);     /* protect every page: 0 or -1 */
+int gh_os_wp_unprotect(uintptr_t lo, uintptr_t hi);   /* 0 or -1 */
+/* Calls fn for each run of pages of [lo, hi) written since it was last
+ * protected, in address order; with `reprotect`, protects them again in the
+ * same call (no write is lost between the two). -1 on failure (then every
+ * page must be taken as written). */
+int gh_os_wp_written(uintptr_t lo, uintptr_t hi, _Bool reprotect, void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx),
+                     void *ctx);
+void gh_os_wp_close(void); /* a fork child: the parent's registrations are not the child's */
+
 /* Zeroes 8 KiB of the calling thread's stack below its frame: the dead
  * frames of what it called, whose stale pointers would otherwise stay
  * visible to a conservative scan (the leak check reads every anonymous

@@ -459,6 +459,93 @@ static bool find_top(const gh_os_mapping *m, void *arg) {
   return q->top == 0;
 }
 
+/* ---- write tracking: userfaultfd async write protection + PAGEMAP_SCAN ----
+ * Debian 12's headers are Linux 6.1's: the 6.7 constants are defined here. */
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
+#define WP_FEATURE_UNPOPULATED (1ull << 13) /* UFFD_FEATURE_WP_UNPOPULATED */
+#define WP_FEATURE_ASYNC (1ull << 15)       /* UFFD_FEATURE_WP_ASYNC */
+struct wp_scan_arg {                         /* struct pm_scan_arg */
+  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+  uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+struct wp_region { uint64_t start, end, categories; }; /* struct page_region */
+#define WP_PAGEMAP_SCAN _IOWR('f', 16, struct wp_scan_arg)
+#define WP_PAGE_IS_WRITTEN (1ull << 1)
+#define WP_SCAN_WP_MATCHING (1ull << 0)
+#define WP_SCAN_CHECK_WPASYNC (1ull << 1)
+
+static GH_DATA int wp_uffd = -1, wp_pagemap = -1;
+
+void gh_os_wp_close(void) {
+  if (wp_uffd >= 0) syscall(SYS_close, wp_uffd);
+  if (wp_pagemap >= 0) syscall(SYS_close, wp_pagemap);
+  wp_uffd = wp_pagemap = -1;
+}
+
+/* PAGEMAP_SCAN over [lo, hi) for the written pages, 64 runs per call;
+ * reprotect: protect them in the same call. */
+static int wp_scan(uintptr_t lo, uintptr_t hi, bool reprotect, void (*fn)(uintptr_t, uintptr_t, void *), void *ctx) {
+  struct wp_region v[64];
+  while (lo < hi) {
+    struct wp_scan_arg a = {.size = sizeof a, .start = lo, .end = hi, .vec = (uintptr_t)v, .vec_len = 64,
+                            .flags = WP_SCAN_CHECK_WPASYNC | (reprotect ? WP_SCAN_WP_MATCHING : 0),
+                            .category_mask = WP_PAGE_IS_WRITTEN, .return_mask = WP_PAGE_IS_WRITTEN};
+    long r = ioctl(wp_pagemap, WP_PAGEMAP_SCAN, &a);
+    if (r < 0 || a.walk_end <= lo || a.walk_end > hi) return -1;
+    for (long i = 0; fn && i < r; i++) fn((uintptr_t)v[i].start, (uintptr_t)v[i].end, ctx);
+    lo = (uintptr_t)a.walk_end;
+  }
+  return 0;
+}
+
+int gh_os_wp_register(uintptr_t lo, uintptr_t hi) {
+  struct uffdio_register r = {.range = {lo, hi - lo}, .mode = UFFDIO_REGISTER_MODE_WP};
+  return wp_uffd >= 0 && ioctl(wp_uffd, UFFDIO_REGISTER, &r) == 0 ? 0 : -1;
+}
+
+int gh_os_wp_protect(uintptr_t lo, uintptr_t hi) { return wp_scan(lo, hi, true, NULL, NULL); }
+
+int gh_os_wp_unprotect(uintptr_t lo, uintptr_t hi) {
+  struct uffdio_writeprotect w = {.range = {lo, hi - lo}, .mode = 0};
+  return ioctl(wp_uffd, UFFDIO_WRITEPROTECT, &w) == 0 ? 0 : -1;
+}
+
+int gh_os_wp_written(uintptr_t lo, uintptr_t hi, bool reprotect, void (*fn)(uintptr_t, uintptr_t, void *), void *ctx) {
+  return wp_scan(lo, hi, reprotect, fn, ctx);
+}
+
+/* Opens the two descriptors and checks the whole mechanism on a scratch
+ * page: protected, written, reported, protected again. */
+int gh_os_wp_init(void) {
+  gh_os_wp_close();
+  wp_uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+  struct uffdio_api api = {.api = UFFD_API, .features = WP_FEATURE_ASYNC | WP_FEATURE_UNPOPULATED};
+  if (wp_uffd < 0 || ioctl(wp_uffd, UFFDIO_API, &api) != 0) goto fail;
+  wp_pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  size_t page = gh_os_page_size();
+  char *p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (wp_pagemap < 0 || p == MAP_FAILED) goto fail;
+  uintptr_t lo = (uintptr_t)p, hi = lo + page;
+  struct wp_region v[1];
+  struct wp_scan_arg a = {.size = sizeof a, .start = lo, .end = hi, .vec = (uintptr_t)v, .vec_len = 1,
+                          .flags = WP_SCAN_CHECK_WPASYNC, .category_mask = WP_PAGE_IS_WRITTEN,
+                          .return_mask = WP_PAGE_IS_WRITTEN};
+  bool ok = gh_os_wp_register(lo, hi) == 0 && gh_os_wp_protect(lo, hi) == 0;
+  ok = ok && ioctl(wp_pagemap, WP_PAGEMAP_SCAN, &a) == 0; /* protected: nothing written */
+  *(volatile char *)p = 1;
+  ok = ok && ioctl(wp_pagemap, WP_PAGEMAP_SCAN, &a) == 1; /* the write is seen */
+  ok = ok && gh_os_wp_protect(lo, hi) == 0 && ioctl(wp_pagemap, WP_PAGEMAP_SCAN, &a) == 0;
+  munmap(p, page);
+  if (ok) return 0;
+fail:
+  gh_os_wp_close();
+  return -1;
+}
+
 __attribute__((noinline)) void gh_os_clear_dead_stack(void) {
   volatile uintptr_t buf[1024];
   for (size_t i = 0; i < sizeof buf / sizeof buf[0]; i++) buf[i] = 0;
