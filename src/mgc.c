@@ -49,9 +49,19 @@ static GH_DATA struct {
   uint64_t pause_total_ns, pause_ns[GH_STATS_NPAUSE];
   uint64_t last_gc_ns, cpu_ns, start_ns;
   uint64_t xgoal;          /* next_gc, for allocating threads during a concurrent mark */
+  struct {                 /* the concurrent trigger's measurements (gc lock) */
+    uint64_t alloc_rate;   /* bytes/s the program allocated between the last two cycles */
+    uint64_t mark_ns;      /* the last concurrent mark's duration ... */
+    uint64_t marked;       /* ... for this live heap */
+    uint64_t end_ns;       /* when the last cycle ended */
+  } pace;
   uint32_t xmarking;       /* 1 while a concurrent mark runs with the world started */
   uint32_t xsweep_seq;     /* futex: bumped when a cycle leaves spans to sweep */
   uint32_t sweeper_up;
+  /* The background collector (concurrent mode): allocating threads set
+   * xrequested and bump xrequest_seq to wake it; every gc_cycle bumps
+   * xcycle_seq when it is over, for the threads that wait at the goal. */
+  uint32_t xcollector_up, xrequested, xrequest_seq, xcycle_seq;
   bool signal_installed;
 } gc = {.xtrigger = HEAP_MINIMUM, .next_gc = HEAP_MINIMUM, .xgc_percent = 100, .xmem_limit = INT64_MAX};
 
@@ -74,13 +84,23 @@ static int64_t effective_limit(void) {
   return l;
 }
 
-/* A concurrent mark starts when 70% of the runway from the live heap to the
- * goal is used, so that it ends before the goal while the program allocates
- * the rest (Go: gcControllerState.trigger, bounded to 0.7-0.95 of the
- * runway); an allocation that reaches the goal first waits for the mark. */
+/* A concurrent mark must end before the goal while the program goes on
+ * allocating (Go: gcControllerState.trigger, from the runway): it starts
+ * when what is left to the goal is what the program allocated, at its rate
+ * between the last two cycles, in the time the last mark took scaled to the
+ * new live heap, plus a quarter. Bounded to 50-95% of the way from the live
+ * heap to the goal (Go's lower bound is 70%, but Go's allocating goroutines
+ * then assist the mark; here they wait at the goal, so it starts earlier;
+ * not much earlier, since what is allocated during a mark counts as live
+ * and raises the next goal); 70% before the first measurements. */
 static uint64_t concurrent_trigger(uint64_t marked, uint64_t goal) {
   if (goal == UINT64_MAX || goal <= marked) return goal;
-  return marked + (goal - marked) / 10 * 7;
+  uint64_t span = goal - marked, lo = marked + span / 2, hi = marked + span / 20 * 19;
+  if (!gc.pace.mark_ns || !gc.pace.alloc_rate || !gc.pace.marked) return marked + span / 10 * 7;
+  double mark_s = (double)gc.pace.mark_ns / 1e9 * ((double)marked / (double)gc.pace.marked);
+  double runway = (double)gc.pace.alloc_rate * mark_s * 1.25;
+  uint64_t trigger = runway >= (double)span ? lo : goal - (uint64_t)runway;
+  return trigger < lo ? lo : trigger > hi ? hi : trigger;
 }
 
 /* Go: gcControllerState.heapGoal and memoryLimitHeapGoal. */
@@ -227,11 +247,13 @@ static bool stopped_cycle(cycle_times *t, gh_mark_result *r) {
  * `allocated`: bytes allocated (black) during a concurrent mark. */
 static void end_cycle(cycle_times *t, gh_mark_result *r, uint64_t allocated) {
   gc.heap_marked = r->marked_bytes + r->manual_bytes + allocated;
+  if (t->restarted) gc.pace.mark_ns = t->stopped2 - t->restarted, gc.pace.marked = gc.heap_marked;
   gh_atomic_store_relaxed(&gh_heap_live, gc.heap_marked);
   gh_atomic_store_release(&gh_heap.xsweepgen, gh_heap.xsweepgen + 2);
   gh_gc_set_goal();
   t->end = gh_os_nanotime();
   if (!t->restarted) t->restarted = t->stopped2 = t->end;
+  gc.pace.end_ns = t->end;
   record(t, r);
   gh_world_start();
 }
@@ -240,7 +262,9 @@ static void end_cycle(cycle_times *t, gh_mark_result *r, uint64_t allocated) {
  * mgcmark.c's concurrent mark). Termination must happen once the mark has
  * begun (objects are allocated black), so its stop is retried until it works. */
 static bool concurrent_cycle(cycle_times *t, gh_mark_result *r) {
+  sweep_all(false, true); /* the last cycle's sweep, world running: the start stop finds little left */
   gh_gc_mark_protect();
+  t->start = gh_os_nanotime(); /* the pause starts here: the work above ran beside the program */
   if (!gh_world_stop()) return false;
   t->stopped = gh_os_nanotime();
   gh_world_each_thread(flush_cache, NULL);
@@ -317,6 +341,18 @@ GH_NOINLINE bool gh_gc_stop_and_run(void (*prepare)(void), void (*fn)(void *ctx)
   return stopped;
 }
 
+/* The program's allocation rate since the last cycle ended (for the trigger). */
+static void measure_alloc_rate(const cycle_times *t) {
+  if (gc.pace.end_ns && t->start > gc.pace.end_ns && t->heap_before > gc.heap_marked)
+    gc.pace.alloc_rate = (uint64_t)((double)(t->heap_before - gc.heap_marked) * 1e9 / (double)(t->start - gc.pace.end_ns));
+}
+
+/* Threads waiting at the goal for a cycle to end (background_cycle) look again. */
+static void wake_goal_waiters(void) {
+  gh_atomic_add_seq(&gc.xcycle_seq, 1);
+  gh_os_futex_wake_all(&gc.xcycle_seq);
+}
+
 /* The collecting thread is a root like the others: its callee-saved
  * registers are spilled into this frame, which lives until the mark is
  * over, and its stack is scanned from below it (mgcmark.c:setup_jobs). */
@@ -327,17 +363,20 @@ static GH_NOINLINE void gc_cycle(bool forced) {
   gh_tls_mcache->stop_sp = frame_below(); /* after any park while waiting for the lock */
   if (!forced && gh_atomic_load_relaxed(&gh_heap_live) < gh_atomic_load_relaxed(&gc.xtrigger)) {
     gh_mutex_unlock(&gc_lock); /* another thread collected meanwhile */
+    wake_goal_waiters();
     return;
   }
   install_signal();
   start_sweeper();
   gh_gc_prepare_mark();
   cycle_times t = {.start = gh_os_nanotime(), .heap_before = gh_atomic_load_relaxed(&gh_heap_live)};
+  measure_alloc_rate(&t);
   gh_mark_result r = {.forced = forced};
   bool done = gh_barrier_on() ? concurrent_cycle(&t, &r) : stopped_cycle(&t, &r);
   if (!done) /* reported by world.c; try again when the heap has grown by half */
     gh_atomic_store_relaxed(&gc.xtrigger, t.heap_before + t.heap_before / 2 + HEAP_MINIMUM);
   gh_mutex_unlock(&gc_lock);
+  wake_goal_waiters();
   if (!done) return;
   gh_atomic_add_seq(&gc.xsweep_seq, 1);
   gh_os_futex_wake_all(&gc.xsweep_seq);
@@ -346,14 +385,64 @@ static GH_NOINLINE void gc_cycle(bool forced) {
   if (gh_option_get(GH_OPT_GCTRACE)) gctrace(&t, &r);
 }
 
+/* ---- the background collector (concurrent mode) ----------------------------------------
+ * Go starts a cycle from the allocating goroutine and marks on background
+ * workers; here a collector thread runs the whole cycle, so the thread whose
+ * allocation crossed the trigger goes on allocating (a single-threaded
+ * program keeps running during the mark). A thread that reaches the goal
+ * before the cycle ends waits for it (Go would make it assist). */
+
+static void *collector_main(void *arg) {
+  (void)arg;
+  gh_os_thread_unblock_signals();
+  if (gh_register_thread() != 0) {
+    gh_atomic_store_seq(&gc.xcollector_up, 0);
+    return NULL;
+  }
+  for (;;) {
+    uint32_t seq = gh_atomic_load_seq(&gc.xrequest_seq);
+    if (gh_atomic_exchange_seq(&gc.xrequested, 0)) {
+      gc_cycle(false);
+      continue;
+    }
+    gh_world_blocking_wait(&gc.xrequest_seq, seq);
+  }
+  return NULL;
+}
+
+/* Asks the collector for a cycle; false if it cannot run (no thread). */
+static bool request_cycle(void) {
+  if (!gh_atomic_load_seq(&gc.xcollector_up) && !gh_atomic_exchange_seq(&gc.xcollector_up, 1) &&
+      gh_os_thread_start(collector_main, NULL) != 0) {
+    gh_atomic_store_seq(&gc.xcollector_up, 0);
+    return false;
+  }
+  if (!gh_atomic_exchange_seq(&gc.xrequested, 1)) {
+    gh_atomic_add_seq(&gc.xrequest_seq, 1);
+    gh_os_futex_wake_all(&gc.xrequest_seq);
+  }
+  return true;
+}
+
+/* Concurrent mode, past the trigger: wake the collector; past the goal,
+ * also wait for the cycle under way to end. */
+static void background_cycle(uint64_t live) {
+  uint32_t seq = gh_atomic_load_seq(&gc.xcycle_seq);
+  if (!gh_atomic_load_relaxed(&gc.xmarking) && !request_cycle()) {
+    gc_cycle(false);
+    return;
+  }
+  if (live >= gh_atomic_load_relaxed(&gc.xgoal)) gh_world_blocking_wait(&gc.xcycle_seq, seq);
+}
+
 /* Go: mallocgc's "if shouldhelpgc { gcStart }". From allocation slow paths. */
 void gh_gc_maybe_start(void) {
   uint64_t live = gh_atomic_load_relaxed(&gh_heap_live);
   if (gh_likely(live < gh_atomic_load_relaxed(&gc.xtrigger))) return;
-  if (gh_atomic_load_relaxed(&gc.xmarking) && live < gh_atomic_load_relaxed(&gc.xgoal)) return; /* it ends in time */
   gh_mcache *c = gh_tls_mcache;
   if (c && c->unsafe) return; /* inside another slow path: the next allocation will */
-  gc_cycle(false);
+  if (gh_barrier_on()) background_cycle(live);
+  else gc_cycle(false);
 }
 
 /* ---- the API ----------------------------------------------------------------------------- */
@@ -432,6 +521,7 @@ void gh_gc_fork_parent(void) { gh_mutex_unlock(&gc_lock); }
 void gh_gc_fork_child(void) {
   gh_mutex_reinit(&gc_lock);
   gc.sweeper_up = 0; /* threads do not survive fork: started again when needed */
+  gc.xcollector_up = gc.xrequested = 0;
   gh_gc_mark_fork_child();
   gh_weak_fork_child();
   gh_finq_fork_child();

@@ -709,8 +709,9 @@ void gh_gc_mark(gh_mark_result *out) {
  * (Boehm-Demers-Shenker). During the concurrent part spans may be set up or
  * freed under the workers: they test the span's state before its fields,
  * and freed spans are recycled only after termination (mheap.c). */
-#define PRECLEAN_ROUNDS 3
-#define PRECLEAN_ENOUGH_PAGES 64 /* a round that rescanned fewer ends the precleaning */
+#define PRECLEAN_ROUNDS 8
+#define PRECLEAN_ENOUGH_PAGES 64 /* a round that rescanned fewer ends the precleaning, */
+                                 /* and so does one that did not halve the round before */
 
 /* The objects of span s in [lo, hi) that may hold pointers stored since they
  * were scanned: marked collected ones (black allocations among them) and
@@ -785,12 +786,15 @@ void gh_gc_mark_start(void) {
 void gh_gc_mark_concurrent(void) {
   uint32_t n = concurrent_workers();
   run_phase(n, work.nroot_jobs, work.nroot_jobs + work.nspanjobs);
+  uint64_t last = UINT64_MAX;
   for (int round = 0; round < PRECLEAN_ROUNDS && !work.all_dirty; round++) {
     uint64_t before = work.rescanned_pages;
     gh_barrier_written(true, rescan_range, &markers[0]);
     if (!gh_barrier_take_fresh(true, rescan_range, &markers[0])) work.all_dirty = true;
     run_phase(n, 0, 0);
-    if (work.rescanned_pages - before < PRECLEAN_ENOUGH_PAGES) break;
+    uint64_t pages = work.rescanned_pages - before;
+    if (pages < PRECLEAN_ENOUGH_PAGES || pages > last / 2) break;
+    last = pages;
   }
   work.nsegs = 0;
   gh_os_each_data_segment(add_segment, NULL); /* and the libraries loaded meanwhile */
