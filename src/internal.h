@@ -556,6 +556,7 @@ void gh_mcentral_init(gh_mcentral *c, gh_spanclass sc);
 gh_mspan *gh_mcentral_cache_span(gh_mcentral *c, gh_mcache *owner);
 void gh_mcentral_uncache_span(gh_mcentral *c, gh_mspan *s);
 void gh_mcentral_queue_for_sweep(gh_mcentral *c, gh_mspan *s);
+void gh_mcentral_clear_empty_marks(gh_mcentral *c); /* world stopped */
 uintptr_t gh_mcentral_reclaim(gh_mcentral *c, uintptr_t pages); /* pages given back */
 bool gh_mcentral_sweep_one(gh_mcentral *c);
 void gh_mcentral_add_large(gh_mcentral *c, gh_mspan *s); /* a new large collected span */

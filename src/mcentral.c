@@ -343,6 +343,16 @@ uintptr_t gh_mcentral_reclaim(gh_mcentral *c, uintptr_t pages) {
   return freed + kept;
 }
 
+/* World stopped, at a concurrent mark's termination: the spans kept empty
+ * are on no list the sweepgen flips, so no sweep clears the marks their
+ * objects got before they were freed during the mark; left there, those
+ * marks would make the next mark skip the contents of the objects
+ * allocated in their slots (I7). */
+void gh_mcentral_clear_empty_marks(gh_mcentral *c) {
+  for (gh_mspan *s = c->empty.first; s; s = s->next)
+    __builtin_memset(s->gcmark_bits, 0, gh_span_bitmap_words(s) * sizeof(uint64_t));
+}
+
 /* Sweeps one span of this class left unswept; false if there was none
  * (the background sweeper and finishing a cycle's sweep). */
 bool gh_mcentral_sweep_one(gh_mcentral *c) { return sweep_and_file(c) != UINTPTR_MAX; }

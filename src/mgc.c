@@ -281,6 +281,9 @@ static bool concurrent_cycle(cycle_times *t, gh_mark_result *r) {
   t->stopped2 = gh_os_nanotime();
   gh_atomic_store_relaxed(&gc.xmarking, 0);
   gh_world_each_thread(flush_cache, NULL);
+  /* Frees during the mark queued spans on the unswept lists, which the
+   * sweepgen flip is about to make the swept ones: sweep them first. */
+  sweep_all(false, true);
   gh_gc_mark_terminate(r);
   t->marked = gh_os_nanotime();
   uint64_t live_end = gh_atomic_load_relaxed(&gh_heap_live);

@@ -817,6 +817,7 @@ void gh_gc_mark_terminate(gh_mark_result *out) {
   finish_mark(out, n);
   gh_atomic_store_relaxed(&gh_gc_marking, 0);
   work.concurrent = false;
+  for (uint32_t i = 0; i < GH_NUM_SPAN_CLASSES; i++) gh_mcentral_clear_empty_marks(&gh_central[i]);
   gh_mheap_end_mark();
 }
 

@@ -9,7 +9,9 @@
  * that, all the time, between holders of three kinds: collected objects
  * (scanned), malloc'd blocks (roots), and holders allocated during the mark
  * (black); a collector thread collects back to back; every leaf carries a
- * checksum over its whole body, checked at every move and at the end. A
+ * checksum over its whole body, checked at every move and at the end; and
+ * each thread frees objects another thread allocated (remote frees queue
+ * spans for sweeping in the middle of a mark). A
  * leaf freed while reachable is reused and zeroed by the next collected
  * allocation of its size, so its checksum breaks.
  *
@@ -32,7 +34,13 @@ typedef struct leaf {
 } leaf;
 
 static atomic_int stop;
-static atomic_long moves, bad, renewed;
+static atomic_long moves, bad, renewed, remote_frees;
+
+/* Each thread posts temporary objects into the next thread's mailbox, which
+ * that thread frees: explicit frees from another thread, during marks (they
+ * queue spans for sweeping while the mark runs). */
+#define MAILBOX 64
+static _Atomic(void *) mailbox[THREADS][MAILBOX];
 
 static uint64_t body_sum(const leaf *l) {
   uint64_t s = l->id * 0x9e3779b97f4a7c15ull;
@@ -100,6 +108,13 @@ static void *mutator(void *arg) {
       a->slot[i] = new_leaf(++next_id);
       atomic_fetch_add(&renewed, 1);
     }
+    if ((x >> 20) % 8 == 0) { /* post a temporary to the next thread; free one posted to us */
+      void *tmp = gh_alloc(48 + (x >> 60) * 16), *empty = NULL;
+      if (!atomic_compare_exchange_strong(&mailbox[(t + 1) % THREADS][(x >> 24) % MAILBOX], &empty, tmp))
+        gh_free(tmp); /* the slot is taken */
+      void *mine = atomic_exchange(&mailbox[t][(x >> 30) % MAILBOX], NULL);
+      if (mine) gh_free(mine), atomic_fetch_add(&remote_frees, 1);
+    }
     if ((x >> 54) % 256 == 0) { /* a holder allocated now takes over a collected one's leaves */
       int n = 2 * HOLDERS / 3 + (int)((x >> 8) % (HOLDERS - 2 * HOLDERS / 3));
       holder *old = tab->h[n], *fresh = new_holder(0);
@@ -148,8 +163,9 @@ int main(void) {
   int concurrent = gh_gc_mode() == GH_GC_CONCURRENT;
   CHECKF("stw unless concurrent was asked for", concurrent ? mode && strcmp(mode, "concurrent") == 0 : 1,
          "GOHEAP_GC_MODE=%s, gh_gc_mode %d", mode ? mode : "", gh_gc_mode());
-  printf("test_concurrent: mode %s, %llu collections, %ld moves, %ld leaves renewed, %llu ms\n",
+  CHECKF("objects were freed by another thread", atomic_load(&remote_frees) > 1000, "%ld", atomic_load(&remote_frees));
+  printf("test_concurrent: mode %s, %llu collections, %ld moves, %ld leaves renewed, %ld remote frees, %llu ms\n",
          concurrent ? "concurrent" : "stw", (unsigned long long)gcs, atomic_load(&moves), atomic_load(&renewed),
-         (unsigned long long)(gt_now_ms() - t0));
+         atomic_load(&remote_frees), (unsigned long long)(gt_now_ms() - t0));
   return TEST_SUMMARY();
 }
