@@ -193,6 +193,7 @@ static GH_NOINLINE void *large_alloc(size_t size, uintptr_t align_pages, bool ze
   gh_atomic_add(&gh_large_bytes, s->elemsize);
   gh_atomic_add(&gh_large_bytes_total, s->elemsize);
   gh_atomic_add(&gh_heap_live, s->elemsize);
+  if (kind != GH_KIND_MANUAL && gh_atomic_load_relaxed(&gh_gc_marking)) s->gcmark_bits[0] = 1; /* black */
   gh_atomic_store_release(&s->xstate, GH_SPAN_IN_USE);
   if (kind != GH_KIND_MANUAL) gh_mcentral_add_large(&gh_central[sc], s); /* visible to the sweeper */
   bool needzero = s->needzero;
@@ -255,38 +256,17 @@ static GH_ALWAYS_INLINE void *tiny_alloc(size_t size) {
   return tiny_alloc_slow(size);
 }
 
-/*
- * Go: mgcmark.go:gcmarknewobject. During a concurrent mark a new object is
- * allocated black (marked), so the mark never needs to find it; the kernel's
- * written-page tracking (mbarrier.c) covers what the program stores in it.
- * gh_gc_marking changes only with the world stopped, and no thread is
- * stopped inside a fast path, so one allocation sees one value; an object
- * whose slow path parks for mark termination is in that thread's registers.
- * So mark_new is in the fast-path section too: a thread parked between the
- * test and the OR would set a mark bit after termination, and a bit that
- * outlives its span's sweep makes the next mark skip the object's contents
- * (the debug build's I7 check caught it).
- */
-static GH_FAST void *mark_new(void *p) {
-  gh_mspan *s = gh_span_of((uintptr_t)p);
-  uint32_t i = gh_spanclass_is_large(s->spanclass) ? 0 : gh_mspan_obj_index(s, (uintptr_t)p);
-  gh_atomic_or(&s->gcmark_bits[i / 64], 1ull << (i % 64)); /* mark workers set other bits of the word */
-  return p;
-}
-
+/* During a concurrent mark, new objects are black: small ones because their
+ * spans' free slots are marked ahead (mspan.c:gh_mspan_allocate_black),
+ * large ones in large_alloc. */
 static GH_ALWAYS_INLINE void *collected_alloc(size_t size, uint32_t kind) {
   if (gh_unlikely(size == 0)) size = 1; /* every object has an address of its own */
-  void *p;
-  if (kind == GH_KIND_NOSCAN && size < GH_TINY_SIZE) {
-    p = tiny_alloc(size);
-  } else if (gh_likely(size <= GH_MAX_SMALL_SIZE)) { /* zeroed whole: the collector scans whole slots */
+  if (kind == GH_KIND_NOSCAN && size < GH_TINY_SIZE) return tiny_alloc(size);
+  if (gh_likely(size <= GH_MAX_SMALL_SIZE)) { /* zeroed whole: the collector scans whole slots */
     uint32_t c = gh_size_to_class(size);
-    p = small_alloc(gh_make_spanclass(c, kind), size, gh_class_size(c));
-  } else {
-    p = large_alloc(size, 0, true, kind);
+    return small_alloc(gh_make_spanclass(c, kind), size, gh_class_size(c));
   }
-  if (gh_unlikely(gh_atomic_load_relaxed(&gh_gc_marking)) && p) return mark_new(p);
-  return p;
+  return large_alloc(size, 0, true, kind);
 }
 
 GH_FAST void *gh_alloc(size_t size) { return collected_alloc(size, GH_KIND_SCAN); }

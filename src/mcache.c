@@ -92,6 +92,7 @@ gh_mspan *gh_mcache_refill(gh_mcache *c, gh_spanclass sc) {
   }
   if (cur) {
     gh_mspan_sweep(s, c->local_stats);
+    gh_mspan_allocate_black(s); /* slots freed by the sweep are allocated from next */
     if (s->alloc_count < s->nelems) return s;
   }
   if (s != &gh_emptyspan) {

@@ -157,6 +157,7 @@ gh_mspan *gh_mcentral_cache_span(gh_mcentral *c, gh_mcache *owner) {
   gh_atomic_add(&gh_heap_live, (uint64_t)(s->nelems - s->alloc_count) * s->elemsize);
   s->xsweepgen = sg + 3;
   s->alloc_count_before_cache = s->alloc_count;
+  gh_mspan_allocate_black(s);
   gh_atomic_store_release(&s->xowner, owner);
   return s;
 }

@@ -731,8 +731,8 @@ static void rescan_objects(gh_marker *m, gh_mspan *s, uintptr_t lo, uintptr_t hi
   uint32_t last = gh_mspan_obj_index(s, hi - 1);
   for (uint32_t i = gh_mspan_obj_index(s, lo); i <= last && i < s->nelems; i++) {
     uintptr_t o = start + (uintptr_t)i * s->elemsize;
-    if (collected ? gh_atomic_load_relaxed(&s->gcmark_bits[i / 64]) >> (i % 64) & 1 : slot_allocated(s, i))
-      scan_block(m, o, o + s->elemsize);
+    if (slot_allocated(s, i) && (!collected || gh_atomic_load_relaxed(&s->gcmark_bits[i / 64]) >> (i % 64) & 1))
+      scan_block(m, o, o + s->elemsize); /* free slots may be marked ahead (gh_mspan_allocate_black) */
   }
 }
 

@@ -29,6 +29,24 @@ uint64_t gh_mspan_cache_word(const gh_mspan *s, uint32_t word) {
   return left < 64 ? free & ((1ull << left) - 1) : free;
 }
 
+/*
+ * Allocate black, in bulk (Go: gcmarknewobject marks each new object). During
+ * a concurrent mark, every free slot of a collected span that an mcache is
+ * about to allocate from is marked in advance: when the span is cached, and
+ * after its owner sweeps it in place. A span is cached only after the mark's
+ * start stop (which flushed every cache), so no allocation of the mark escapes;
+ * a mark on a slot that stays free means nothing (a sweep keeps allocated,
+ * marked slots only). Slots below freeindex are allocated already: their
+ * objects are the mark's to find, not black.
+ */
+void gh_mspan_allocate_black(gh_mspan *s) {
+  if (!gh_atomic_load_relaxed(&gh_gc_marking) || !gh_spanclass_collected(s->spanclass)) return;
+  for (uint32_t w = 0; w < gh_span_bitmap_words(s); w++) {
+    uint64_t free = gh_mspan_cache_word(s, w) & ~gh_mspan_allocated_below(s->freeindex, w);
+    if (free) gh_atomic_or(&s->gcmark_bits[w], free); /* mark workers set other bits of the word */
+  }
+}
+
 /* Go: mbitmap.go:refillAllocCache. Loads word `word`'s free slots into the cache. */
 void gh_mspan_refill_alloc_cache(gh_mspan *s, uint32_t word) { s->alloc_cache = gh_mspan_cache_word(s, word); }
 
