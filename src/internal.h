@@ -650,6 +650,7 @@ void gh_gc_fork_child(void);
 bool gh_gc_stop_and_run(void (*prepare)(void), void (*fn)(void *ctx), void *ctx); /* see mgc.c */
 void gh_gc_prepare_mark(void);          /* world running, gc lock held */
 void gh_gc_mark(gh_mark_result *out);   /* world stopped */
+extern uint32_t gh_gc_alloc_wait;        /* concurrent mark: allocating threads wait for its end */
 void gh_gc_mark_protect(void);           /* concurrent mark: world running, before the start */
 void gh_gc_mark_start(void);             /* ... world stopped */
 void gh_gc_mark_concurrent(void);        /* ... world running */

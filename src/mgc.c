@@ -427,6 +427,14 @@ static bool request_cycle(void) {
   return true;
 }
 
+/* The precleaning asked allocating threads to wait (mgcmark.c:gh_gc_alloc_wait). */
+static void wait_for_cycle(void) {
+  gh_mcache *c = gh_tls_mcache;
+  if (c && c->unsafe) return;
+  uint32_t seq = gh_atomic_load_seq(&gc.xcycle_seq);
+  if (gh_atomic_load_seq(&gh_gc_alloc_wait)) gh_world_blocking_wait(&gc.xcycle_seq, seq);
+}
+
 /* Concurrent mode, past the trigger: wake the collector; past the goal,
  * also wait for the cycle under way to end. */
 static void background_cycle(uint64_t live) {
@@ -441,6 +449,10 @@ static void background_cycle(uint64_t live) {
 /* Go: mallocgc's "if shouldhelpgc { gcStart }". From allocation slow paths. */
 void gh_gc_maybe_start(void) {
   uint64_t live = gh_atomic_load_relaxed(&gh_heap_live);
+  if (gh_unlikely(gh_atomic_load_relaxed(&gh_gc_alloc_wait))) {
+    wait_for_cycle();
+    return;
+  }
   if (gh_likely(live < gh_atomic_load_relaxed(&gc.xtrigger))) return;
   gh_mcache *c = gh_tls_mcache;
   if (c && c->unsafe) return; /* inside another slow path: the next allocation will */

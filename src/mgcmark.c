@@ -710,8 +710,15 @@ void gh_gc_mark(gh_mark_result *out) {
  * freed under the workers: they test the span's state before its fields,
  * and freed spans are recycled only after termination (mheap.c). */
 #define PRECLEAN_ROUNDS 8
-#define PRECLEAN_ENOUGH_PAGES 64 /* a round that rescanned fewer ends the precleaning, */
-                                 /* and so does one that did not halve the round before */
+#define PRECLEAN_ENOUGH_PAGES 64 /* a round that rescanned fewer ends the precleaning */
+
+/* Set when precleaning rounds stop shrinking: the program allocates as fast
+ * as they rescan what it allocated. Allocating threads then wait at their
+ * next slow path until the cycle ends (mgc.c), so the last rounds catch up
+ * and termination stays short: the threads that allocate pay, as Go's
+ * assists make them (a second round that still does not shrink ends the
+ * precleaning anyway). Cleared at termination, with the world stopped. */
+GH_DATA uint32_t gh_gc_alloc_wait;
 
 /* The objects of span s in [lo, hi) that may hold pointers stored since they
  * were scanned: marked collected ones (black allocations among them) and
@@ -793,7 +800,11 @@ void gh_gc_mark_concurrent(void) {
     if (!gh_barrier_take_fresh(true, rescan_range, &markers[0])) work.all_dirty = true;
     run_phase(n, 0, 0);
     uint64_t pages = work.rescanned_pages - before;
-    if (pages < PRECLEAN_ENOUGH_PAGES || pages > last / 2) break;
+    if (pages < PRECLEAN_ENOUGH_PAGES) break;
+    if (pages > last / 2) { /* the program allocates as fast as the rounds rescan */
+      if (gh_atomic_load_relaxed(&gh_gc_alloc_wait)) break;
+      gh_atomic_store_relaxed(&gh_gc_alloc_wait, 1);
+    }
     last = pages;
   }
   work.nsegs = 0;
@@ -816,6 +827,7 @@ void gh_gc_mark_terminate(gh_mark_result *out) {
   recover_overflow();
   finish_mark(out, n);
   gh_atomic_store_relaxed(&gh_gc_marking, 0);
+  gh_atomic_store_relaxed(&gh_gc_alloc_wait, 0);
   work.concurrent = false;
   for (uint32_t i = 0; i < GH_NUM_SPAN_CLASSES; i++) gh_mcentral_clear_empty_marks(&gh_central[i]);
   gh_mheap_end_mark();
