@@ -19,12 +19,19 @@
  * allocations reclaim before the heap grows, the background sweeper takes
  * the rest, and the next cycle finishes whatever is left.
  *
+ * GOHEAP_GC_MODE=concurrent (concurrent_cycle; mbarrier.c, mgcmark.c): a
+ * background collector thread runs the cycle, and the mark of step 4 runs
+ * with the world started between two short stops: the start (caches flushed,
+ * black allocation on, roots pushed) and termination (caches flushed again,
+ * the written pages and new spans rescanned, finalizers and weak links).
+ *
  * Pacing (Go: gcControllerState): goal = marked * (1 + GOGC/100), at least
  * 4 MiB * GOGC/100, lowered to keep the heap under the memory limit (the
  * smaller of GOHEAP_MEMLIMIT / gh_set_memory_limit and the cgroup's limit)
  * but never below marked + marked/16 + 1 MiB, so a heap that cannot fit does
  * not collect back to back (Go bounds that case with its CPU limiter). With
- * the world stopped for the whole mark, the trigger is the goal itself.
+ * the world stopped for the whole mark, the trigger is the goal itself; a
+ * concurrent mark starts earlier (concurrent_trigger).
  * Manual memory counts toward the heap, as all memory does in Go.
  *
  * Lock: gc_lock serialises collections; it ranks above every other lock.
