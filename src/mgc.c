@@ -385,6 +385,7 @@ static GH_NOINLINE void gc_cycle(bool forced) {
   bool done = gh_barrier_on() ? concurrent_cycle(&t, &r) : stopped_cycle(&t, &r);
   if (!done) /* reported by world.c; try again when the heap has grown by half */
     gh_atomic_store_relaxed(&gc.xtrigger, t.heap_before + t.heap_before / 2 + HEAP_MINIMUM);
+  if (done && gh_option_get(GH_OPT_GCTRACE)) gctrace(&t, &r); /* under the lock: lines in cycle order */
   gh_mutex_unlock(&gc_lock);
   wake_goal_waiters();
   if (!done) return;
@@ -392,7 +393,6 @@ static GH_NOINLINE void gc_cycle(bool forced) {
   gh_os_futex_wake_all(&gc.xsweep_seq);
   gh_finq_wake();
   scavenge_to_limit();
-  if (gh_option_get(GH_OPT_GCTRACE)) gctrace(&t, &r);
 }
 
 /* ---- the background collector (concurrent mode) ----------------------------------------
