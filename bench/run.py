@@ -118,7 +118,11 @@ GC_ALLOCATORS = [
     ("bdwgc", "libgc-dev", "linked with -lgc (GC_THREADS): GC_MALLOC, GC_MALLOC_ATOMIC, GC_gcollect, "
                            "GC_REGISTER_FINALIZER"),
     ("go", "golang-go", "the same algorithm in Go (bench/go/), built with `go build`"),
+    ("goheap-concurrent", None, "the goheap build, run with GOHEAP_GC_MODE=concurrent: the mark runs beside "
+                                "the program between two short stops (Linux 6.7+; stw where the kernel refuses)"),
 ]
+# Collectors that are another one's build run with settings: name -> (build, environment).
+GC_VARIANTS = {"goheap-concurrent": ("goheap", {"GOHEAP_GC_MODE": "concurrent"})}
 # Environment variables that change a collector's pacing; recorded in the report if set.
 GC_ENV = ["GOGC", "GOMEMLIMIT", "GOMAXPROCS", "GODEBUG", "GOHEAP_GOGC", "GOHEAP_MEMLIMIT", "GOHEAP_DEBUG",
           "GC_MARKERS", "GC_NPROCS", "GC_FREE_SPACE_DIVISOR", "GC_INITIAL_HEAP_SIZE", "GC_MAXIMUM_HEAP_SIZE"]
@@ -277,7 +281,7 @@ def build_collected(srcs, gc_allocs, goheap_lib):
     BUILD.mkdir(parents=True, exist_ok=True)
     errors = {}
     for src in srcs:
-        for a in gc_allocs:
+        for a in sorted({GC_VARIANTS.get(n, (n,))[0] for n in gc_allocs}):
             out = BUILD / f"{src}-{a}"
             if a == "go":
                 g = go_exe()
@@ -490,7 +494,7 @@ def run_callgrind_gc(gc_allocs, mode, goheap_lib):
     rows = {}
     src = CGDIR / "cg-gc-alloc.c"
     for a in gc_allocs:
-        if a == "go":
+        if a == "go" or a in GC_VARIANTS:
             continue
         if a == "bdwgc" and not have_gc_peer("bdwgc"):
             rows[a] = {"error": "libgc-dev is not installed"}
@@ -764,6 +768,7 @@ def write_report(base, data, cells, workloads, allocs, baseline, chart_err, gc=N
     chart_err, svg (None or empty workloads: not run)."""
     m = data["machine"]
     L = []
+    baseline = baseline or (gc or {}).get("baseline", "goheap")  # a collected-only run has no malloc baseline
     L.append(f"# goheap benchmarks, {data['date']}{' (quick)' if data['mode'] == 'quick' else ''}")
     L.append("")
     L.append(f"Produced by `{data['command']}` in {data['elapsed_s'] / 60:.1f} minutes. "
@@ -1066,6 +1071,10 @@ def main():
             if not have_gc_peer(n):
                 e["missing"] = "not installed: left out"
             gc_allocators.append(e)
+        elif n in GC_VARIANTS:
+            base, venv = GC_VARIANTS[n]
+            gc_allocators.append({"name": n, "version": f"the {base} build, with "
+                                  + " ".join(f"{k}={v}" for k, v in venv.items())})
         elif n == "go":
             e = {"name": n, "version": (sh([go_exe(), "version"]) if go_exe() else "")
                  + f" (golang-go {pkg_version('golang-go')})"}
@@ -1154,12 +1163,14 @@ def main():
         for w in gc_workloads:
             cmd, stdin, env = cmds[w[0]]
             for a in gc_names:
-                err = gc_build_err.get((w[2], a))
+                base, venv = GC_VARIANTS.get(a, (a, {}))
+                err = gc_build_err.get((w[2], base))
                 if err:
                     one(rnd, w[0], a, lambda ms, err=err: ("fail", None, None, "", err))
                     continue
-                acmd = [x.replace("{alloc}", a) for x in cmd]
-                one(rnd, w[0], a, lambda ms, acmd=acmd: run_once(acmd, stdin, env, None, timeout, ms))
+                acmd = [x.replace("{alloc}", base) for x in cmd]
+                aenv = {**env, **venv}
+                one(rnd, w[0], a, lambda ms, acmd=acmd, aenv=aenv: run_once(acmd, stdin, aenv, None, timeout, ms))
 
     if not args.no_callgrind:
         if manual_part and runnable:
