@@ -9,9 +9,9 @@
  * concurrent mark protects all of them just before it starts (from the
  * start on, new objects are black and never scanned, so the stores into
  * them must be recorded: protecting after the start lost objects in
- * tests/gc/test_concurrent.c), and mark termination rescans the marked objects (and, for malloc'd memory, the
- * allocated ones) of the pages written since (Boehm-Demers-Shenker's mostly
- * parallel collection). Precleaning passes during the mark take the written
+ * tests/gc/test_concurrent.c), and mark termination rescans the marked
+ * objects (and, for malloc'd memory, the allocated ones) of the pages
+ * written since (Boehm-Demers-Shenker's mostly parallel collection). Precleaning passes during the mark take the written
  * pages and protect them again in one call, so termination finds few.
  *
  * Pages the protection does not cover: spans handed out during the mark
@@ -51,7 +51,7 @@ static GH_DATA struct {
 
 GH_DATA uint32_t gh_gc_marking; /* 1 between a concurrent mark's start and its termination */
 
-bool gh_barrier_on(void) { return wb.on; }
+bool gh_barrier_on(void) { return gh_atomic_load_relaxed(&wb.on); }
 
 static void warn(const char *what) {
   char msg[200];
@@ -90,7 +90,7 @@ void gh_barrier_committed_locked(uintptr_t lo, uintptr_t hi) {
   }
   warn(ok ? "too many separate heap ranges" : "registering heap memory failed");
   gh_option_set(GH_OPT_GC_MODE, GH_GC_MODE_STW);
-  wb.on = false;
+  gh_atomic_store_relaxed(&wb.on, false);
 }
 
 /* Heap lock held, during a mark: the pages of a span just handed out. */
