@@ -519,7 +519,8 @@ static inline gh_mspan *gh_span_of(uintptr_t p) {
 void gh_mspan_init_small(gh_mspan *s, gh_spanclass sc);
 uint32_t gh_mspan_next_free_index(gh_mspan *s);
 void gh_mspan_refill_alloc_cache(gh_mspan *s, uint32_t word);
-void gh_mspan_allocate_black(gh_mspan *s); /* during a concurrent mark: free slots marked ahead */
+void gh_mspan_allocate_black(gh_mspan *s);
+void gh_mspan_clear_marks(gh_mspan *s); /* during a concurrent mark: free slots marked ahead */
 uint64_t gh_mspan_cache_word(const gh_mspan *s, uint32_t word); /* free slots of a word, < nelems */
 uint32_t gh_mspan_count_alloc(const gh_mspan *s);
 bool gh_mspan_is_allocated(const gh_mspan *s, uint32_t i); /* I1, racy-safe reads */
@@ -633,7 +634,6 @@ typedef struct gh_mark_result {
   uint64_t manual_bytes;  /* allocated manual objects (they count as live) */
   uint64_t cpu_ns;        /* CPU time of all mark workers */
   uint64_t stack_bytes, global_bytes; /* roots scanned */
-  uint64_t rescanned_pages; /* concurrent mark: pages rescanned at termination for writes */
   uint32_t workers;
   bool forced;
 } gh_mark_result;

@@ -350,8 +350,7 @@ uintptr_t gh_mcentral_reclaim(gh_mcentral *c, uintptr_t pages) {
  * marks would make the next mark skip the contents of the objects
  * allocated in their slots (I7). */
 void gh_mcentral_clear_empty_marks(gh_mcentral *c) {
-  for (gh_mspan *s = c->empty.first; s; s = s->next)
-    __builtin_memset(s->gcmark_bits, 0, gh_span_bitmap_words(s) * sizeof(uint64_t));
+  for (gh_mspan *s = c->empty.first; s; s = s->next) gh_mspan_clear_marks(s);
 }
 
 /* Sweeps one span of this class left unswept; false if there was none
@@ -428,7 +427,7 @@ static void adopt(gh_mspan *s, void *unused) {
   if (!gh_spanclass_collected(s->spanclass) || s->list || gh_atomic_load_relaxed(&s->xowner) ||
       gh_atomic_load_relaxed(&s->xstate) != GH_SPAN_IN_USE)
     return;
-  for (uint32_t w = 0; w < gh_span_bitmap_words(s); w++) s->gcmark_bits[w] = 0;
+  gh_mspan_clear_marks(s);
   if (!gh_spanclass_is_large(s->spanclass)) gh_mspan_recount(s);
   gh_mcentral *c = &gh_central[s->spanclass];
   gh_mutex_lock(&c->lock);

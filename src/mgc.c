@@ -62,7 +62,6 @@ static GH_DATA struct {
     uint64_t marked;       /* ... for this live heap */
     uint64_t end_ns;       /* when the last cycle ended */
   } pace;
-  uint32_t xmarking;       /* 1 while a concurrent mark runs with the world started */
   uint32_t xsweep_seq;     /* futex: bumped when a cycle leaves spans to sweep */
   uint32_t sweeper_up;
   /* The background collector (concurrent mode): allocating threads set
@@ -279,14 +278,12 @@ static bool concurrent_cycle(cycle_times *t, gh_mark_result *r) {
   if (GH_DEBUG) check_heap();
   gh_gc_mark_start();
   uint64_t live_start = gh_atomic_load_relaxed(&gh_heap_live);
-  gh_atomic_store_relaxed(&gc.xmarking, 1);
   t->restarted = gh_os_nanotime();
   gh_world_start();
   gh_gc_mark_concurrent();
   while (!gh_world_stop()) { /* reported by world.c */
   }
   t->stopped2 = gh_os_nanotime();
-  gh_atomic_store_relaxed(&gc.xmarking, 0);
   gh_world_each_thread(flush_cache, NULL);
   /* Frees during the mark queued spans on the unswept lists, which the
    * sweepgen flip is about to make the swept ones: sweep them first. */
@@ -446,7 +443,7 @@ static void wait_for_cycle(void) {
  * also wait for the cycle under way to end. */
 static void background_cycle(uint64_t live) {
   uint32_t seq = gh_atomic_load_seq(&gc.xcycle_seq);
-  if (!gh_atomic_load_relaxed(&gc.xmarking) && !request_cycle()) {
+  if (!gh_atomic_load_relaxed(&gh_gc_marking) && !request_cycle()) {
     gc_cycle(false);
     return;
   }

@@ -97,7 +97,7 @@ static GH_DATA struct {
                                specials, which mark termination scans with the world stopped */
   uint32_t nroot_jobs;      /* jobs before the span jobs: segments, threads, the rest */
   bool all_dirty;           /* the kernel did not track writes: termination rescans everything */
-  uint64_t rescanned_pages; /* pages a concurrent mark rescanned for writes (at termination: reset) */
+  uint64_t rescanned_pages; /* pages a concurrent mark rescanned for writes (precleaning's measure) */
   uint64_t stack_bytes, global_bytes;
 } work = {.lock = GH_MUTEX_INIT(GH_RANK_MARKWORK)};
 
@@ -678,8 +678,7 @@ static void finish_mark(gh_mark_result *out, uint32_t n) {
   gh_mheap_each_span(queue_finalizers, &kept);
   gh_weak_clear_dead(false);
   *out = (gh_mark_result){.workers = n, .marked_bytes = kept, .stack_bytes = work.stack_bytes,
-                          .global_bytes = work.global_bytes, .rescanned_pages = work.rescanned_pages,
-                          .forced = out->forced};
+                          .global_bytes = work.global_bytes, .forced = out->forced};
   for (uint32_t i = 0; i < MAX_WORKERS; i++) {
     out->marked_bytes += markers[i].marked_bytes;
     out->manual_bytes += markers[i].manual_bytes;
@@ -814,7 +813,6 @@ void gh_gc_mark_concurrent(void) {
 /* World stopped, caches flushed (gc lock held). */
 void gh_gc_mark_terminate(gh_mark_result *out) {
   setup_roots();
-  work.rescanned_pages = 0;
   gh_marker *m = &markers[0];
   if (!work.all_dirty) {
     gh_barrier_written(false, rescan_range, m);
@@ -923,7 +921,7 @@ bool gh_gc_is_marked(gh_mspan *s, uintptr_t p) { return is_marked(s, p); }
 
 static void clear_marks(gh_mspan *s, void *arg) {
   (void)arg;
-  __builtin_memset(s->gcmark_bits, 0, gh_span_bitmap_words(s) * sizeof(uint64_t));
+  gh_mspan_clear_marks(s);
 }
 
 /* World stopped: back to I7 (no mark bit set between collections). */

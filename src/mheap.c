@@ -235,7 +235,7 @@ gh_mspan *gh_mheap_alloc_span(uintptr_t npages, gh_spanclass sc, uintptr_t align
   gh_heap.pages_free -= npages;
   gh_heap.pages_released -= scav;
   gh_scavenge_taken_locked();
-  if (gh_gc_marking) gh_barrier_fresh_locked(base, npages);
+  if (gh_atomic_load_relaxed(&gh_gc_marking)) gh_barrier_fresh_locked(base, npages);
   uint32_t sweepgen = gh_atomic_load_relaxed(&gh_heap.xsweepgen);
   gh_mutex_unlock(&gh_heap.lock);
 
@@ -279,7 +279,7 @@ void gh_mheap_free_span(gh_mspan *s) {
   gh_pagealloc_free_locked(s->start_addr, s->npages);
   gh_heap.pages_inuse -= s->npages;
   gh_heap.pages_free += s->npages;
-  if (gh_gc_marking) {
+  if (gh_atomic_load_relaxed(&gh_gc_marking)) {
     s->next = limbo;
     limbo = s;
   } else {
@@ -324,7 +324,7 @@ bool gh_mheap_grow_span_in_place(gh_mspan *s, uintptr_t new_npages) {
   uintptr_t next = s->start_addr + ((uintptr_t)s->npages << GH_PAGE_SHIFT);
   gh_mutex_lock(&gh_heap.lock);
   bool ok = gh_pagealloc_alloc_at_locked(next, extra, &scav);
-  if (ok && gh_gc_marking) gh_barrier_fresh_locked(next, extra);
+  if (ok && gh_atomic_load_relaxed(&gh_gc_marking)) gh_barrier_fresh_locked(next, extra);
   if (ok) {
     gh_heap.pages_inuse += extra;
     gh_heap.pages_free -= extra;

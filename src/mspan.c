@@ -47,6 +47,11 @@ void gh_mspan_allocate_black(gh_mspan *s) {
   }
 }
 
+/* Zeroes the span's mark bits (I7). */
+void gh_mspan_clear_marks(gh_mspan *s) {
+  __builtin_memset(s->gcmark_bits, 0, gh_span_bitmap_words(s) * sizeof(uint64_t));
+}
+
 /* Go: mbitmap.go:refillAllocCache. Loads word `word`'s free slots into the cache. */
 void gh_mspan_refill_alloc_cache(gh_mspan *s, uint32_t word) { s->alloc_cache = gh_mspan_cache_word(s, word); }
 
@@ -126,7 +131,8 @@ void gh_mspan_check(const gh_mspan *s) {
     /* Only the owner's bits: a double free racing this check may set a remote
      * bit on a free slot for an instant (malloc.c:free_remote takes it back). */
     if (s->free_bits[w] & ~live) gh_throw2("mspan: a free slot is marked freed", "span", s->start_addr);
-    if (gh_atomic_load_relaxed(&s->gcmark_bits[w]) && !gh_atomic_load_relaxed(&gh_gc_marking)) gh_throw2("mspan: mark bits set on a swept span (I7)", "span", s->start_addr);
+    if (gh_atomic_load_relaxed(&s->gcmark_bits[w]) && !gh_atomic_load_relaxed(&gh_gc_marking))
+      gh_throw2("mspan: mark bits set on a swept span (I7)", "span", s->start_addr);
     count += gh_popcount64(live);
   }
   if (count != s->alloc_count) gh_throw2("mspan: alloc_count disagrees with the bitmaps", "span", s->start_addr);

@@ -488,7 +488,7 @@ void gh_os_wp_close(void) {
 
 /* PAGEMAP_SCAN over [lo, hi) for the written pages, 64 runs per call;
  * reprotect: protect them in the same call. */
-static int wp_scan(uintptr_t lo, uintptr_t hi, bool reprotect, void (*fn)(uintptr_t, uintptr_t, void *), void *ctx) {
+int gh_os_wp_written(uintptr_t lo, uintptr_t hi, bool reprotect, void (*fn)(uintptr_t, uintptr_t, void *), void *ctx) {
   struct wp_region v[64];
   while (lo < hi) {
     struct wp_scan_arg a = {.size = sizeof a, .start = lo, .end = hi, .vec = (uintptr_t)v, .vec_len = 64,
@@ -507,15 +507,11 @@ int gh_os_wp_register(uintptr_t lo, uintptr_t hi) {
   return wp_uffd >= 0 && ioctl(wp_uffd, UFFDIO_REGISTER, &r) == 0 ? 0 : -1;
 }
 
-int gh_os_wp_protect(uintptr_t lo, uintptr_t hi) { return wp_scan(lo, hi, true, NULL, NULL); }
+int gh_os_wp_protect(uintptr_t lo, uintptr_t hi) { return gh_os_wp_written(lo, hi, true, NULL, NULL); }
 
 int gh_os_wp_unprotect(uintptr_t lo, uintptr_t hi) {
   struct uffdio_writeprotect w = {.range = {lo, hi - lo}, .mode = 0};
   return ioctl(wp_uffd, UFFDIO_WRITEPROTECT, &w) == 0 ? 0 : -1;
-}
-
-int gh_os_wp_written(uintptr_t lo, uintptr_t hi, bool reprotect, void (*fn)(uintptr_t, uintptr_t, void *), void *ctx) {
-  return wp_scan(lo, hi, reprotect, fn, ctx);
 }
 
 /* Opens the two descriptors and checks the whole mechanism on a scratch
