@@ -205,7 +205,7 @@ GH_API void gh_print_stats(int fd);
  * frees queued so far first, as gh_print_stats does. */
 GH_API void gh_print_stats_json(int fd);
 /* Sets the heap profile's mean sampling interval in bytes (Go's
- * MemProfileRate; default 512 KiB, GOHEAP_PROFILE_RATE): 1 records every
+ * MemProfileRate; default 2 MiB, GOHEAP_PROFILE_RATE): 1 records every
  * allocation, 0 stops sampling. Returns the old rate; a negative argument
  * only queries it. Threads pick up a new rate at their next sample. */
 GH_API int64_t gh_set_profile_rate(int64_t bytes);

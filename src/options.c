@@ -42,7 +42,7 @@ static GH_DATA gh_option_desc options[GH_OPT_COUNT] = {
                               "a thread not stopped by then is reported and the collection cancelled"},
   [GH_OPT_MARK_BUFFERS] = {"GOHEAP_MARK_BUFFERS", KIND_INT, 0,
                            "cap on 4 KiB mark-stack buffers (0: none; small values test the overflow recovery)"},
-  [GH_OPT_PROFILE_RATE] = {"GOHEAP_PROFILE_RATE", KIND_SIZE, 512 << 10,
+  [GH_OPT_PROFILE_RATE] = {"GOHEAP_PROFILE_RATE", KIND_SIZE, 2 << 20,
                            "heap profile: sample one allocation per this many bytes on average (1: all; 0: off)"},
   [GH_OPT_PROFILE] = {"GOHEAP_PROFILE", KIND_PATH, 0, "write a pprof heap profile to this file (%p: the pid) at exit"},
   [GH_OPT_LEAKCHECK] = {"GOHEAP_LEAKCHECK", KIND_BOOL, 0,
