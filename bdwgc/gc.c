@@ -292,8 +292,17 @@ EXPORT void *GC_malloc_atomic_ignore_off_page(size_t n) { return GC_malloc_atomi
 /* [same] stubborn objects are ordinary ones since bdwgc 7.x. */
 EXPORT void *GC_malloc_stubborn(size_t n) { return GC_malloc(n); }
 EXPORT void GC_change_stubborn(const void *p) { (void)p; }
-EXPORT void GC_end_stubborn_change(const void *p) { (void)p; }
-EXPORT void GC_ptr_store_and_dirty(void *p, const void *q) { *(const void **)p = q; }
+/* [same] MANUAL_VDB's write barrier: goheap's gh_write_barrier, which records
+ * the write when GOHEAP_GC_MODE=manual and returns at once otherwise. */
+EXPORT void GC_end_stubborn_change(const void *p) {
+  if (gh_gc_mode() != GH_GC_MANUAL) return;
+  void *b = gh_base((void *)p); /* NULL for a pointer outside the heap */
+  if (b) gh_write_barrier_range(b, gh_malloc_usable_size(b));
+}
+EXPORT void GC_ptr_store_and_dirty(void *p, const void *q) {
+  *(const void **)p = q;
+  gh_write_barrier(p);
+}
 /* [same] gh_free: collected or malloc'd objects. */
 EXPORT void GC_free(void *p) {
   if (p == NULL) return;
@@ -1293,10 +1302,11 @@ EXPORT void GC_set_disable_automatic_collection(int v) {
   apply_pacing();
 }
 EXPORT int GC_get_disable_automatic_collection(void) { return disable_auto; }
-/* [knob] goheap's collector is not incremental (mark is parallel, the
- * world is stopped; the concurrent mark is future work). */
+/* [knob] goheap's mode is chosen at start-up by GOHEAP_GC_MODE (stw,
+ * concurrent: the kernel records writes, manual: the program does, through
+ * GC_end_stubborn_change and GC_ptr_store_and_dirty), not by this call. */
 EXPORT void GC_enable_incremental(void) {}
-EXPORT int GC_is_incremental_mode(void) { return 0; }
+EXPORT int GC_is_incremental_mode(void) { return gh_gc_mode() != GH_GC_STW; }
 EXPORT int GC_incremental_protection_needs(void) { return GC_PROTECTS_NONE; }
 EXPORT void GC_start_incremental_collection(void) {}
 EXPORT void GC_start_mark_threads(void) {}

@@ -124,10 +124,22 @@ GH_API int64_t gh_set_memory_limit(int64_t bytes); /* returns the old value; neg
  * whole mark with the world stopped; GH_GC_CONCURRENT, the mark runs beside the
  * program between two short stops, with the kernel tracking written pages
  * (Linux 6.7+; asked for and unavailable, the mode falls back to stw with a
- * warning). */
+ * warning); GH_GC_MANUAL, the same concurrent mark, with the program reporting
+ * its writes through gh_write_barrier (bdwgc's MANUAL_VDB). */
 #define GH_GC_STW 0
 #define GH_GC_CONCURRENT 1
+#define GH_GC_MANUAL 2
 GH_API int gh_gc_mode(void);
+/* The write barrier of GOHEAP_GC_MODE=manual (bdwgc: GC_end_stubborn_change,
+ * GC_ptr_store_and_dirty): after storing a pointer into heap memory (a
+ * collected object or a malloc'd block), call gh_write_barrier with the
+ * address written, or gh_write_barrier_range with the bytes written (a new
+ * object filled in, a memcpy). Stores into globals, stacks and registers need
+ * none: the mark's final stop rescans them whole. A store not reported while
+ * a mark runs can lose the object it points to. In the other modes both calls
+ * return at once (a load and a branch), so a runtime may call them always. */
+GH_API void gh_write_barrier(const void *slot);
+GH_API void gh_write_barrier_range(const void *p, size_t n);
 /* The start of the object p points into (collected or malloc'd), or NULL if p
  * is not inside a live object of goheap's heap (bdwgc: GC_base). Noscan
  * collected objects of 16 bytes or less live in the spans of Go's tiny

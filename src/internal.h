@@ -394,6 +394,8 @@ typedef struct gh_pallocdata {
 typedef struct gh_heaparena {
   gh_mspan *spans[GH_PAGES_PER_ARENA]; /* I6: page -> its in-use span, or NULL */
   gh_pallocdata pages;                 /* the page allocator's view of this arena */
+  uint8_t xdirty[GH_PAGES_PER_ARENA];  /* GOHEAP_GC_MODE=manual: 1 = a page gh_write_barrier
+                                          recorded since the collector last took it (mbarrier.c) */
   uintptr_t base;                      /* first byte of the arena */
 } gh_heaparena;
 
@@ -462,9 +464,11 @@ bool gh_mheap_free_large(gh_mspan *s);  /* a manual large object; false: not liv
 /* ---- mbarrier.c: the concurrent mark's write barrier (kernel written-page tracking) -- */
 #define GH_GC_MODE_STW 0        /* GOHEAP_GC_MODE=stw: the whole mark with the world stopped */
 #define GH_GC_MODE_CONCURRENT 1 /* ...=concurrent: mark while the program runs */
+#define GH_GC_MODE_MANUAL 2     /* ...=manual: the same, with the program's gh_write_barrier calls */
 extern uint32_t gh_gc_marking;  /* 1 during a concurrent mark: allocate black, record fresh spans */
 void gh_barrier_init(void);
-bool gh_barrier_on(void);
+bool gh_barrier_on(void);     /* concurrent or manual mode */
+bool gh_barrier_manual(void); /* manual mode */
 void gh_barrier_committed_locked(uintptr_t lo, uintptr_t hi);
 void gh_barrier_fresh_locked(uintptr_t base, uintptr_t npages);
 bool gh_barrier_protect(void);  /* world running, before the start */

@@ -614,6 +614,7 @@ void *gh_realloc(void *ptr, size_t size) {
   outer_end(oc);
   if (!q) return NULL;
   memcpy(q, ptr, old < size ? old : size);
+  if (kind == GH_KIND_SCAN) gh_write_barrier_range(q, old < size ? old : size); /* manual mode: q may be black */
   gh_free(ptr);
   return q;
 }

@@ -27,6 +27,27 @@
  * falls back to stw with a warning when it is missing. Decided at start-up;
  * a fork child opens its own descriptors and registers the heap again.
  *
+ * manual (bdwgc's MANUAL_VDB): the same concurrent mark, but the program
+ * records its writes itself, with gh_write_barrier(slot) after every store of
+ * a pointer into heap memory (collected or malloc'd; not needed for globals,
+ * stacks and registers, which termination rescans whole). The record is one
+ * byte per heap page in the page's arena (gh_heaparena.xdirty): the barrier
+ * stores 1 there (after the program's store: a collector that takes the byte
+ * with an exchange and then rescans sees the pointer), "protecting" a range
+ * clears its bytes, and "written" lists the runs of set bytes, clearing them
+ * first when asked to re-protect. No kernel support, no faults; a store the
+ * program does not record can lose a live object, as in bdwgc.
+ *
+ * Why taking bytes while the program runs needs membarrier(2): the barrier
+ * skips the byte store when the byte is already 1 (a store per pointer write
+ * would bounce the byte's cache line between threads), and on x86 that load
+ * may complete before the program's own pointer store leaves the store
+ * buffer. A precleaning pass that cleared the byte in between and rescanned
+ * would miss the pointer, and the page would stay clean. So a pass clears a
+ * batch of bytes, then runs membarrier (every thread's earlier stores become
+ * visible), then rescans. Without membarrier, precleaning only reads the
+ * bytes and termination rescans every page written since the start.
+ *
  * Lock: the ranges and the fresh list are protected by the heap lock; the
  * collector reads its snapshot of the ranges with the gc lock held.
  */
@@ -39,7 +60,9 @@ typedef struct wp_range {
 } wp_range;
 
 static GH_DATA struct {
-  bool on;                    /* concurrent mode: the heap is registered (heap lock to turn off) */
+  bool on;                    /* concurrent or manual mode: ranges are recorded (heap lock to turn off) */
+  bool manual;                /* manual mode: gh_write_barrier's bytes, not the kernel (set at init) */
+  bool fence;                 /* manual mode: membarrier(2) works, so precleaning may take bytes */
   wp_range ranges[MAX_RANGES]; /* registered committed ranges, merged when adjacent (heap lock) */
   uint32_t nranges;
   wp_range snap[MAX_RANGES];  /* the ranges protected by this mark (gc lock) */
@@ -53,6 +76,8 @@ GH_DATA uint32_t gh_gc_marking; /* 1 between a concurrent mark's start and its t
 
 bool gh_barrier_on(void) { return gh_atomic_load_relaxed(&wb.on); }
 
+bool gh_barrier_manual(void) { return gh_atomic_load_relaxed(&wb.manual); }
+
 static void warn(const char *what) {
   char msg[200];
   gh_buf b = {msg, msg + sizeof msg - 1};
@@ -64,6 +89,11 @@ static void warn(const char *what) {
 
 /* At initialisation, before the heap has memory. */
 void gh_barrier_init(void) {
+  if (gh_option_get(GH_OPT_GC_MODE) == GH_GC_MODE_MANUAL) {
+    wb.on = wb.manual = true;
+    wb.fence = gh_os_membarrier_init() == 0;
+    return;
+  }
   if (gh_option_get(GH_OPT_GC_MODE) != GH_GC_MODE_CONCURRENT) return;
   if (gh_os_wp_init() != 0) {
     warn("the kernel has no asynchronous write protection for this process (Linux 6.7+ userfaultfd)");
@@ -79,7 +109,7 @@ void gh_barrier_init(void) {
 void gh_barrier_committed_locked(uintptr_t lo, uintptr_t hi) {
   gh_assert_held(&gh_heap.lock);
   if (!wb.on) return;
-  bool ok = gh_os_wp_register(lo, hi) == 0;
+  bool ok = wb.manual || gh_os_wp_register(lo, hi) == 0;
   if (ok && wb.nranges && wb.ranges[wb.nranges - 1].hi == lo) {
     wb.ranges[wb.nranges - 1].hi = hi;
     return;
@@ -109,6 +139,80 @@ void gh_barrier_fresh_locked(uintptr_t base, uintptr_t npages) {
   wb.fresh[wb.nfresh++] = (wp_range){base, end};
 }
 
+/* ---- the program's record in manual mode ------------------------------------------- */
+
+/* The dirty byte of the page holding p, or NULL outside the heap. */
+static uint8_t *dirty_byte(uintptr_t p) {
+  gh_heaparena *a = gh_arena_of(p);
+  return a ? &a->xdirty[(p >> GH_PAGE_SHIFT) & (GH_PAGES_PER_ARENA - 1)] : NULL;
+}
+
+void gh_write_barrier(const void *slot) {
+  if (!gh_atomic_load_relaxed(&wb.manual)) return;
+  uint8_t *d = dirty_byte((uintptr_t)slot);
+  if (d && !gh_atomic_load_relaxed(d)) gh_atomic_store_release(d, 1);
+}
+
+void gh_write_barrier_range(const void *p, size_t n) {
+  if (!gh_atomic_load_relaxed(&wb.manual) || n == 0) return;
+  uintptr_t lo = (uintptr_t)p & ~(uintptr_t)(GH_PAGE_SIZE - 1), hi = (uintptr_t)p + n;
+  for (uintptr_t q = lo; q < hi; q += GH_PAGE_SIZE) gh_write_barrier((const void *)q);
+}
+
+/* Manual mode's "protect": forget the writes recorded in [lo, hi). */
+static void clear_dirty(uintptr_t lo, uintptr_t hi) {
+  for (uintptr_t p = lo; p < hi; p += GH_PAGE_SIZE) {
+    uint8_t *d = dirty_byte(p);
+    if (d && gh_atomic_load_relaxed(d)) gh_atomic_store_relaxed(d, 0);
+  }
+}
+
+#define DIRTY_BATCH 4096 /* pages taken per membarrier: 32 MiB of heap */
+
+/* Manual mode's "written": calls fn for the runs of dirty pages of [lo, hi)
+ * (lo page aligned, at most DIRTY_BATCH pages), taking them first when
+ * `take` (see the top comment for the membarrier). */
+static void dirty_batch(uintptr_t lo, uintptr_t hi, bool take, void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx) {
+  uint64_t seen[DIRTY_BATCH / 64] = {0};
+  uint32_t n = (uint32_t)((hi - lo + GH_PAGE_SIZE - 1) >> GH_PAGE_SHIFT), any = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    uint8_t *d = dirty_byte(lo + ((uintptr_t)i << GH_PAGE_SHIFT));
+    bool dirty = d && gh_atomic_load_relaxed(d) && (!take || gh_atomic_exchange(d, 0));
+    if (dirty) seen[i / 64] |= 1ull << (i % 64), any = 1;
+  }
+  if (any && take && gh_os_membarrier() != 0) gh_throw("membarrier failed after it was registered");
+  for (uint32_t i = 0, run = 0; i <= n; i++) {
+    bool dirty = i < n && (seen[i / 64] >> (i % 64) & 1);
+    if (dirty && !run) run = i + 1;
+    if (!dirty && run) {
+      uintptr_t end = lo + ((uintptr_t)i << GH_PAGE_SHIFT);
+      fn(lo + ((uintptr_t)(run - 1) << GH_PAGE_SHIFT), end < hi ? end : hi, ctx);
+      run = 0;
+    }
+  }
+}
+
+static void each_dirty(uintptr_t lo, uintptr_t hi, bool take, void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx) {
+  take &= wb.fence;
+  for (uintptr_t b = lo; b < hi; b += (uintptr_t)DIRTY_BATCH << GH_PAGE_SHIFT) {
+    uintptr_t e = b + ((uintptr_t)DIRTY_BATCH << GH_PAGE_SHIFT);
+    dirty_batch(b, e < hi ? e : hi, take, fn, ctx);
+  }
+}
+
+/* Protects [lo, hi): from now on its writes are recorded. `marking`: while
+ * a mark runs beside the program, and the caller rescans the range next (in
+ * manual mode that needs the membarrier of the top comment; without it the
+ * range counts as unprotected). */
+static int protect(uintptr_t lo, uintptr_t hi, bool marking) {
+  if (!wb.manual) return gh_os_wp_protect(lo, hi);
+  clear_dirty(lo, hi);
+  if (!marking) return 0;
+  if (!wb.fence) return -1;
+  if (gh_os_membarrier() != 0) gh_throw("membarrier failed after it was registered");
+  return 0;
+}
+
 /* ---- the collector's side (gc lock held) ----------------------------------------- */
 
 /* World running, gc lock held, before a mark starts: protects every range.
@@ -122,7 +226,7 @@ bool gh_barrier_protect(void) {
   __builtin_memcpy(wb.snap, wb.ranges, wb.nsnap * sizeof *wb.snap);
   gh_mutex_unlock(&gh_heap.lock);
   bool ok = true;
-  for (uint32_t i = 0; i < wb.nsnap; i++) ok &= gh_os_wp_protect(wb.snap[i].lo, wb.snap[i].hi) == 0;
+  for (uint32_t i = 0; i < wb.nsnap; i++) ok &= protect(wb.snap[i].lo, wb.snap[i].hi, false) == 0;
   return ok;
 }
 
@@ -133,7 +237,7 @@ bool gh_barrier_start(void) {
   bool ok = true;
   for (uint32_t i = 0; i < wb.nranges; i++) {
     uintptr_t lo = i < wb.nsnap ? wb.snap[i].hi : wb.ranges[i].lo;
-    if (lo < wb.ranges[i].hi) ok &= gh_os_wp_protect(lo, wb.ranges[i].hi) == 0;
+    if (lo < wb.ranges[i].hi) ok &= protect(lo, wb.ranges[i].hi, false) == 0;
   }
   wb.nsnap = wb.nranges;
   __builtin_memcpy(wb.snap, wb.ranges, wb.nsnap * sizeof *wb.snap);
@@ -145,15 +249,17 @@ bool gh_barrier_start(void) {
 /* Calls fn for every run of pages written since the protection (or the last
  * call with reprotect). A range the kernel could not report is passed whole. */
 void gh_barrier_written(bool reprotect, void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx) {
-  for (uint32_t i = 0; i < wb.nsnap; i++)
-    if (gh_os_wp_written(wb.snap[i].lo, wb.snap[i].hi, reprotect, fn, ctx) != 0) fn(wb.snap[i].lo, wb.snap[i].hi, ctx);
+  for (uint32_t i = 0; i < wb.nsnap; i++) {
+    if (wb.manual) each_dirty(wb.snap[i].lo, wb.snap[i].hi, reprotect, fn, ctx);
+    else if (gh_os_wp_written(wb.snap[i].lo, wb.snap[i].hi, reprotect, fn, ctx) != 0) fn(wb.snap[i].lo, wb.snap[i].hi, ctx);
+  }
 }
 
 /* Takes the fresh ranges recorded before this call and calls fn for each;
- * with `protect`, protects each first (one the kernel would not protect is
+ * with `reprotect`, protects each first (one the kernel would not protect is
  * recorded again, for termination). Returns false if a range was lost (out
  * of memory): then every object must be rescanned. */
-bool gh_barrier_take_fresh(bool protect, void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx) {
+bool gh_barrier_take_fresh(bool reprotect, void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx) {
   gh_mutex_lock(&gh_heap.lock);
   uint32_t end = wb.nfresh;
   gh_mutex_unlock(&gh_heap.lock);
@@ -163,7 +269,7 @@ bool gh_barrier_take_fresh(bool protect, void (*fn)(uintptr_t lo, uintptr_t hi, 
     wp_range r = any ? wb.fresh[wb.fresh_done++] : (wp_range){0, 0};
     gh_mutex_unlock(&gh_heap.lock);
     if (!any) break;
-    bool unprotected = protect && gh_os_wp_protect(r.lo, r.hi) != 0;
+    bool unprotected = reprotect && protect(r.lo, r.hi, true) != 0;
     fn(r.lo, r.hi, ctx);
     if (!unprotected) continue;
     gh_mutex_lock(&gh_heap.lock);
@@ -178,12 +284,13 @@ bool gh_barrier_take_fresh(bool protect, void (*fn)(uintptr_t lo, uintptr_t hi, 
 
 /* World running, after termination: writes no longer need to fault. */
 void gh_barrier_unprotect(void) {
+  if (wb.manual) return;
   for (uint32_t i = 0; i < wb.nsnap; i++) gh_os_wp_unprotect(wb.snap[i].lo, wb.snap[i].hi);
 }
 
 /* A fork child: the parent's descriptors and registrations are not its own. */
 void gh_barrier_fork_child(void) {
-  if (!wb.on) return;
+  if (!wb.on || wb.manual) return; /* the dirty bytes are memory: the child has them */
   gh_os_wp_close();
   wb.on = false;
   if (gh_os_wp_init() != 0) {

@@ -186,7 +186,10 @@ static void gctrace(const cycle_times *t, const gh_mark_result *r) {
     static const char stw[] = "goheap: gctrace: GOHEAP_GC_MODE=stw, the whole mark with the world stopped\n";
     static const char conc[] = "goheap: gctrace: GOHEAP_GC_MODE=concurrent, clock = start stop + concurrent mark + "
                                "termination stop\n";
-    if (gh_barrier_on()) gh_os_write_stderr(conc, sizeof conc - 1);
+    static const char manual[] = "goheap: gctrace: GOHEAP_GC_MODE=manual, clock = start stop + concurrent mark + "
+                                 "termination stop\n";
+    if (gh_barrier_manual()) gh_os_write_stderr(manual, sizeof manual - 1);
+    else if (gh_barrier_on()) gh_os_write_stderr(conc, sizeof conc - 1);
     else gh_os_write_stderr(stw, sizeof stw - 1);
   }
   bool conc = t->restarted != t->end;
@@ -502,7 +505,7 @@ int64_t gh_set_memory_limit(int64_t bytes) {
 
 int gh_gc_mode(void) {
   gh_ensure_init();
-  return gh_barrier_on() ? GH_GC_CONCURRENT : GH_GC_STW;
+  return gh_barrier_manual() ? GH_GC_MANUAL : gh_barrier_on() ? GH_GC_CONCURRENT : GH_GC_STW;
 }
 
 int gh_register_thread(void) {

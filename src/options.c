@@ -35,7 +35,8 @@ static GH_DATA gh_option_desc options[GH_OPT_COUNT] = {
   [GH_OPT_GCTRACE] = {"GOHEAP_DEBUG", KIND_DEBUG, 0, "gctrace=1: one line per collection on stderr"},
   [GH_OPT_GC_WORKERS] = {"GOHEAP_GC_WORKERS", KIND_INT, 0, "mark workers (0: one per CPU)"},
   [GH_OPT_GC_MODE] = {"GOHEAP_GC_MODE", KIND_GCMODE, GH_GC_MODE_STW,
-                      "stw | concurrent: mark with the world stopped, or while the program runs (Linux 6.7+)"},
+                      "stw | concurrent | manual: mark with the world stopped, or while the program runs, with "
+                      "the kernel's record of written pages (Linux 6.7+) or the program's gh_write_barrier calls"},
   [GH_OPT_SCAN_MANUAL] = {"GOHEAP_SCAN_MANUAL", KIND_BOOL, 1, "scan malloc'd objects for pointers to collected ones"},
   [GH_OPT_STOP_SIGNAL] = {"GOHEAP_STOP_SIGNAL", KIND_INT, 0, "signal that stops threads for a collection (0: SIGRTMIN+7)"},
   [GH_OPT_STOP_TIMEOUT_MS] = {"GOHEAP_STOP_TIMEOUT_MS", KIND_INT, 2000,
@@ -144,6 +145,7 @@ static bool parse(const gh_option_desc *o, const char *s, int64_t *out) {
   case KIND_GCMODE:
     if (str_eq(s, "stw")) *out = GH_GC_MODE_STW;
     else if (str_eq(s, "concurrent")) *out = GH_GC_MODE_CONCURRENT;
+    else if (str_eq(s, "manual")) *out = GH_GC_MODE_MANUAL;
     else return false;
     return true;
   case KIND_STATS:
@@ -209,7 +211,7 @@ void gh_options_print(void) {
     if (options[i].kind == KIND_ERRMODE) gh_buf_str(&b, v ? "report" : "abort");
     else if (options[i].kind == KIND_GOGC && v < 0) gh_buf_str(&b, "off");
     else if (options[i].kind == KIND_LIMIT && v == INT64_MAX) gh_buf_str(&b, "off");
-    else if (options[i].kind == KIND_GCMODE) gh_buf_str(&b, v == GH_GC_MODE_CONCURRENT ? "concurrent" : "stw");
+    else if (options[i].kind == KIND_GCMODE) gh_buf_str(&b, v == GH_GC_MODE_CONCURRENT ? "concurrent" : v == GH_GC_MODE_MANUAL ? "manual" : "stw");
     else if (options[i].kind == KIND_DEBUG) gh_buf_str(&b, v ? "gctrace=1" : "gctrace=0");
     else if (options[i].kind == KIND_STATS) gh_buf_str(&b, v == 2 ? "json" : v ? "1" : "0");
     else if (options[i].kind == KIND_PATH) gh_buf_str(&b, v ? (const char *)(uintptr_t)v : "(none)");

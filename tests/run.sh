@@ -46,6 +46,12 @@ done
 for bin in build/tests/gc-test_* build/debug/tests/gc-test_*; do
   [ -f "$bin" ] && [ -x "$bin" ] && run_one "concurrent-$(basename "$(dirname "$(dirname "$bin")")")-$(basename "$bin")" env GOHEAP_GC_MODE=concurrent "$bin"
 done
+# The manual barrier (GOHEAP_GC_MODE=manual): only the test whose every pointer
+# store calls gh_write_barrier; the others store without it, as the stw and
+# concurrent modes allow.
+for bin in build/tests/gc-test_concurrent build/debug/tests/gc-test_concurrent; do
+  [ -x "$bin" ] && run_one "manual-$(basename "$(dirname "$(dirname "$bin")")")-$(basename "$bin")" env GOHEAP_GC_MODE=manual "$bin"
+done
 for suite in tests/suites/*.sh; do
   [ -f "$suite" ] && run_one "$(basename "$suite" .sh)" bash "$suite"
 done

@@ -99,6 +99,12 @@ int gh_os_wp_unprotect(uintptr_t lo, uintptr_t hi);   /* 0 or -1 */
 int gh_os_wp_written(uintptr_t lo, uintptr_t hi, _Bool reprotect, void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx),
                      void *ctx);
 void gh_os_wp_close(void); /* a fork child: the parent's registrations are not the child's */
+/* membarrier(2)'s private expedited command: after gh_os_membarrier returns,
+ * every store any thread of the process made before it is visible to the
+ * caller (the manual barrier's precleaning, mbarrier.c). init registers the
+ * process once: 0, or -1 if the kernel does not have it (Linux 4.14+). */
+int gh_os_membarrier_init(void);
+int gh_os_membarrier(void); /* 0 or -1 */
 
 /* Zeroes 8 KiB of the calling thread's stack below its frame: the dead
  * frames of what it called, whose stale pointers would otherwise stay

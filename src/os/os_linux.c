@@ -480,6 +480,14 @@ struct wp_region { uint64_t start, end, categories; }; /* struct page_region */
 
 static GH_DATA int wp_uffd = -1, wp_pagemap = -1;
 
+#include <linux/membarrier.h>
+
+int gh_os_membarrier_init(void) {
+  return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0 ? 0 : -1;
+}
+
+int gh_os_membarrier(void) { return syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0 ? 0 : -1; }
+
 void gh_os_wp_close(void) {
   if (wp_uffd >= 0) syscall(SYS_close, wp_uffd);
   if (wp_pagemap >= 0) syscall(SYS_close, wp_pagemap);

@@ -15,9 +15,14 @@
  * leaf freed while reachable is reused and zeroed by the next collected
  * allocation of its size, so its checksum breaks.
  *
+ * Every store of a pointer into heap memory is followed by gh_write_barrier
+ * (STORE below): GOHEAP_GC_MODE=manual relies on them instead of the kernel.
  * In the stw mode (the default) the same test must pass too; make test runs
- * it in both (tests/run.sh). It also checks that the mode in effect is the
- * one GOHEAP_GC_MODE asked for, or that the fallback said why.
+ * it in all three (tests/run.sh). It also checks that the mode in effect is
+ * the one GOHEAP_GC_MODE asked for, or that the fallback said why. With
+ * GH_TEST_NO_BARRIER=1 the manual mode gets no barrier calls: leaves break
+ * (a check that the barrier is what keeps them; not run by make test, since
+ * whether a given run hits the race is chance).
  */
 #include "gctest.h"
 #include "../testhelper.h"
@@ -32,6 +37,15 @@ typedef struct leaf {
   uint64_t id, sum;
   uint64_t body[LEAF_WORDS - 2];
 } leaf;
+
+static int no_barrier;
+
+/* A pointer store into heap memory, reported to the manual mode's barrier. */
+#define STORE(slot, value)                         \
+  do {                                             \
+    (slot) = (value);                              \
+    if (!no_barrier) gh_write_barrier(&(slot));    \
+  } while (0)
 
 static atomic_int stop;
 static atomic_long moves, bad, renewed, remote_frees;
@@ -89,8 +103,8 @@ static void *mutator(void *arg) {
   uint64_t r = 0x1234567 + (uint64_t)t * 7919, next_id = (uint64_t)t << 40;
   table *tab = gh_alloc(sizeof *tab);
   for (int i = 0; i < HOLDERS; i++) {
-    tab->h[i] = new_holder(i >= HOLDERS / 3 && i < 2 * HOLDERS / 3);
-    for (int k = 0; k < SLOTS; k++) tab->h[i]->slot[k] = new_leaf(++next_id);
+    STORE(tab->h[i], new_holder(i >= HOLDERS / 3 && i < 2 * HOLDERS / 3));
+    for (int k = 0; k < SLOTS; k++) STORE(tab->h[i]->slot[k], new_leaf(++next_id));
   }
   tables[t] = tab;
   while (!atomic_load(&stop)) {
@@ -101,11 +115,11 @@ static void *mutator(void *arg) {
     if (!leaf_ok(p)) atomic_fetch_add(&bad, 1);
     /* the move: the pointer leaves a, lands in b; b's old leaf goes to a */
     leaf *q = b->slot[j];
-    b->slot[j] = p;
-    a->slot[i] = q;
+    STORE(b->slot[j], p);
+    STORE(a->slot[i], q);
     atomic_fetch_add(&moves, 1);
     if ((x >> 48) % 64 == 0) { /* a fresh leaf replaces one (garbage for the mark to find) */
-      a->slot[i] = new_leaf(++next_id);
+      STORE(a->slot[i], new_leaf(++next_id));
       atomic_fetch_add(&renewed, 1);
     }
     if ((x >> 20) % 8 == 0) { /* post a temporary to the next thread; free one posted to us */
@@ -119,7 +133,8 @@ static void *mutator(void *arg) {
       int n = 2 * HOLDERS / 3 + (int)((x >> 8) % (HOLDERS - 2 * HOLDERS / 3));
       holder *old = tab->h[n], *fresh = new_holder(0);
       for (int k = 0; k < SLOTS; k++) fresh->slot[k] = old->slot[k];
-      tab->h[n] = fresh;
+      if (!no_barrier) gh_write_barrier_range(fresh->slot, sizeof fresh->slot);
+      STORE(tab->h[n], fresh);
       for (int k = 0; k < SLOTS; k++) old->slot[k] = NULL;
     }
   }
@@ -142,6 +157,7 @@ static long check_all(void) {
 
 int main(void) {
   const char *mode = getenv("GOHEAP_GC_MODE");
+  no_barrier = getenv("GH_TEST_NO_BARRIER") && atoi(getenv("GH_TEST_NO_BARRIER"));
   unsigned ms = getenv("GH_TEST_CONCURRENT_MS") ? (unsigned)atoi(getenv("GH_TEST_CONCURRENT_MS")) : 3000;
   pthread_t th[THREADS], col;
   for (long t = 0; t < THREADS; t++) pthread_create(&th[t], NULL, mutator, (void *)t);
@@ -160,12 +176,14 @@ int main(void) {
   CHECKF("no leaf read broken during the moves", atomic_load(&bad) == 0, "%ld broken reads", atomic_load(&bad));
   CHECKF("every leaf intact at the end", broken == 0, "%ld broken leaves", broken);
   CHECKF("the mutators made progress", atomic_load(&moves) > 10000, "%ld moves", atomic_load(&moves));
-  int concurrent = gh_gc_mode() == GH_GC_CONCURRENT;
-  CHECKF("stw unless concurrent was asked for", concurrent ? mode && strcmp(mode, "concurrent") == 0 : 1,
-         "GOHEAP_GC_MODE=%s, gh_gc_mode %d", mode ? mode : "", gh_gc_mode());
+  int m = gh_gc_mode();
+  const char *names[] = {"stw", "concurrent", "manual"};
+  CHECKF("the mode asked for, or stw", m == GH_GC_STW || (mode && strcmp(mode, names[m]) == 0),
+         "GOHEAP_GC_MODE=%s, gh_gc_mode %d", mode ? mode : "", m);
+  CHECKF("manual is never refused", !mode || strcmp(mode, "manual") != 0 || m == GH_GC_MANUAL, "gh_gc_mode %d", m);
   CHECKF("objects were freed by another thread", atomic_load(&remote_frees) > 1000, "%ld", atomic_load(&remote_frees));
-  printf("test_concurrent: mode %s, %llu collections, %ld moves, %ld leaves renewed, %ld remote frees, %llu ms\n",
-         concurrent ? "concurrent" : "stw", (unsigned long long)gcs, atomic_load(&moves), atomic_load(&renewed),
+  printf("test_concurrent: mode %s%s, %llu collections, %ld moves, %ld leaves renewed, %ld remote frees, %llu ms\n",
+         names[m], no_barrier ? " (no barrier calls)" : "", (unsigned long long)gcs, atomic_load(&moves), atomic_load(&renewed),
          atomic_load(&remote_frees), (unsigned long long)(gt_now_ms() - t0));
   return TEST_SUMMARY();
 }
