@@ -290,7 +290,8 @@ void gh_barrier_unprotect(void) {
 
 /* A fork child: the parent's descriptors and registrations are not its own. */
 void gh_barrier_fork_child(void) {
-  if (!wb.on || wb.manual) return; /* the dirty bytes are memory: the child has them */
+  if (wb.manual) wb.fence = gh_os_membarrier_init() == 0; /* the dirty bytes are memory: the child has them */
+  if (!wb.on || wb.manual) return;
   gh_os_wp_close();
   wb.on = false;
   if (gh_os_wp_init() != 0) {
