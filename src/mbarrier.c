@@ -1,6 +1,7 @@
 /*
  * mbarrier.c -- the concurrent mark's write barrier: the kernel's record of
- * written pages. (Go: mbarrier.go, mwbbuf.go; bdwgc: os_dep.c's VDB.)
+ * written pages, or in manual mode the program's own (gh_write_barrier).
+ * (Go: mbarrier.go, mwbbuf.go; bdwgc: os_dep.c's VDB, MANUAL_VDB.)
  *
  * Go marks while the program runs because its compiler puts a write barrier
  * on every pointer store. C has none, so goheap asks the kernel (os.h's write
