@@ -148,16 +148,26 @@ static uint8_t *dirty_byte(uintptr_t p) {
   return a ? &a->xdirty[(p >> GH_PAGE_SHIFT) & (GH_PAGES_PER_ARENA - 1)] : NULL;
 }
 
-void gh_write_barrier(const void *slot) {
-  if (!gh_atomic_load_relaxed(&wb.manual)) return;
-  uint8_t *d = dirty_byte((uintptr_t)slot);
+/* Records a write to the page holding p (manual mode). */
+static void record(uintptr_t p) {
+  uint8_t *d = dirty_byte(p);
   if (d && !gh_atomic_load_relaxed(d)) gh_atomic_store_release(d, 1);
+}
+
+void gh_write_barrier(const void *slot) {
+  if (gh_atomic_load_relaxed(&wb.manual)) record((uintptr_t)slot);
 }
 
 void gh_write_barrier_range(const void *p, size_t n) {
   if (!gh_atomic_load_relaxed(&wb.manual) || n == 0) return;
   uintptr_t lo = (uintptr_t)p & ~(uintptr_t)(GH_PAGE_SIZE - 1), hi = (uintptr_t)p + n;
-  for (uintptr_t q = lo; q < hi; q += GH_PAGE_SIZE) gh_write_barrier((const void *)q);
+  for (uintptr_t q = lo; q < hi; q += GH_PAGE_SIZE) record(q);
+}
+
+/* After taking dirty bytes while the program runs: every thread's earlier
+ * stores are visible (see the top comment). */
+static void fence(void) {
+  if (gh_os_membarrier() != 0) gh_throw("membarrier failed after it was registered");
 }
 
 /* Manual mode's "protect": forget the writes recorded in [lo, hi). */
@@ -181,7 +191,7 @@ static void dirty_batch(uintptr_t lo, uintptr_t hi, bool take, void (*fn)(uintpt
     bool dirty = d && gh_atomic_load_relaxed(d) && (!take || gh_atomic_exchange(d, 0));
     if (dirty) seen[i / 64] |= 1ull << (i % 64), any = 1;
   }
-  if (any && take && gh_os_membarrier() != 0) gh_throw("membarrier failed after it was registered");
+  if (any && take) fence();
   for (uint32_t i = 0, run = 0; i <= n; i++) {
     bool dirty = i < n && (seen[i / 64] >> (i % 64) & 1);
     if (dirty && !run) run = i + 1;
@@ -210,7 +220,7 @@ static int protect(uintptr_t lo, uintptr_t hi, bool marking) {
   clear_dirty(lo, hi);
   if (!marking) return 0;
   if (!wb.fence) return -1;
-  if (gh_os_membarrier() != 0) gh_throw("membarrier failed after it was registered");
+  fence();
   return 0;
 }
 
