@@ -33,10 +33,11 @@
  * on its stack holds them too) and waits on a futex for the epoch to become
  * even again. Threads that register while the world is stopped wait before
  * they join the registry; threads that exit leave it under world_lock, which
- * the collector takes only briefly while it polls. A thread that has not
- * stopped after GOHEAP_STOP_TIMEOUT_MS (it blocks the signal, or is stuck in
- * a signal handler) is reported by name and the cycle is cancelled: the
- * others restart; nothing is collected.
+ * the collector takes only briefly while it polls; one that ended without
+ * leaving (the signal finds no such thread) is reclaimed then (reap). A
+ * thread that has not stopped after GOHEAP_STOP_TIMEOUT_MS (it blocks the
+ * signal, or is stuck in a signal handler) is reported by name and the cycle
+ * is cancelled: the others restart; nothing is collected.
  *
  * Blocked threads (Go: a P in _Psyscall). goheap's own idle threads (the
  * background sweeper, the finalizer thread) wait in gh_world_blocking_wait,
@@ -268,8 +269,31 @@ void gh_world_install_signal(void) {
   if (gh_os_signal_install(stop_signal, stop_handler) != 0) gh_throw2("cannot install the stop signal", "signal", (uint64_t)stop_signal);
 }
 
-/* One poll: signals the threads not parked yet (if `resend`); returns how many. */
-static uint32_t poll_threads(uint32_t epoch, bool resend) {
+/* The mcaches of registered threads that have exited. A thread can end
+ * registered: glibc frees other threads' cached stacks after the key
+ * destructors have run, with every signal blocked, and that free registers
+ * it again (threadkey_test); threads made with a raw clone(2) never run the
+ * key destructor. At a safe point (unsafe == 0) such a thread left its mcache
+ * consistent and holds no lock, so the collector gives its spans back as the
+ * thread would have. (Its thread id could be reused by a new thread before
+ * the signal finds it gone: that thread ignores the signal or stops for its
+ * own mcache, and this one is reported as not stopping, as before.) */
+#define GH_REAP_MAX 16
+typedef struct reaped {
+  uint32_t n;
+  gh_mcache *c[GH_REAP_MAX];
+} reaped;
+
+static void reap(reaped *r) {
+  for (uint32_t i = 0; i < r->n; i++) {
+    gh_mcache_release_all(r->c[i]);
+    gh_world_unregister(r->c[i]);
+  }
+}
+
+/* One poll: signals the threads not parked yet (if `resend`); returns how
+ * many; gathers the exited ones into `r` (still registered: see reap). */
+static uint32_t poll_threads(uint32_t epoch, bool resend, reaped *r) {
   uint32_t pending = 0;
   gh_mutex_lock(&world_lock);
   for (gh_mcache *c = all_mcaches; c; c = c->all_next) {
@@ -279,7 +303,8 @@ static uint32_t poll_threads(uint32_t epoch, bool resend) {
       continue;
     }
     pending++;
-    if (resend) gh_os_signal_thread(c->thread_id, stop_signal);
+    if (resend && gh_os_signal_thread(c->thread_id, stop_signal) != 0 && c->unsafe == 0 && r->n < GH_REAP_MAX)
+      r->c[r->n++] = c;
   }
   gh_mutex_unlock(&world_lock);
   return pending;
@@ -322,7 +347,11 @@ bool gh_world_stop(void) {
   bool resend = true;
   for (uint32_t round = 0;; round++) {
     uint32_t seen = gh_atomic_load_acquire(&xparked);
-    if (poll_threads(epoch, resend) == 0) return true;
+    reaped r = {0};
+    uint32_t pending = poll_threads(epoch, resend, &r);
+    reap(&r);
+    if (pending == r.n) return true;
+    if (r.n) continue; /* look again at once */
     uint64_t now = gh_os_nanotime();
     if (resend) last_send = now;
     if (now - start > timeout) break;

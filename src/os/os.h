@@ -74,7 +74,7 @@ uint64_t gh_os_thread_cputime_ns(void);
 typedef void (*gh_signal_fn)(int sig, void *ucontext);
 int gh_os_signal_install(int sig, gh_signal_fn fn);     /* SA_RESTART handler; 0 or -1 */
 int gh_os_default_stop_signal(void);                    /* SIGRTMIN+7 */
-int gh_os_signal_thread(uint64_t tid, int sig);         /* 0, or -1 if the thread is gone */
+int gh_os_signal_thread(uint64_t tid, int sig);         /* 0, or -1 if no such thread (it has exited) */
 uintptr_t gh_os_context_pc(const void *ucontext);
 /* Copies the general registers saved in a signal context (at most n words); returns the count. */
 int gh_os_context_regs(const void *ucontext, uintptr_t *out, int n);

@@ -355,7 +355,8 @@ int gh_os_signal_install(int sig, gh_signal_fn fn) {
 int gh_os_default_stop_signal(void) { return SIGRTMIN + 7; }
 
 int gh_os_signal_thread(uint64_t tid, int sig) {
-  return syscall(SYS_tgkill, getpid(), (pid_t)tid, sig) == 0 ? 0 : -1;
+  if (syscall(SYS_tgkill, getpid(), (pid_t)tid, sig) == 0) return 0;
+  return errno == ESRCH ? -1 : 0; /* EAGAIN (signal queue full): sent again later */
 }
 
 uintptr_t gh_os_context_pc(const void *ucontext) {

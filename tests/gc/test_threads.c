@@ -27,11 +27,16 @@
  *     afterwards, and the object only its stack holds survives. (nanosleep,
  *     usleep, poll and select do return EINTR when a collection stops their
  *     thread, as under bdwgc: not asserted.) Also a thread that registers twice,
- *     unregisters, then allocates again: its stack is a root again.
+ *     unregisters, then allocates again: its stack is a root again. And two
+ *     threads that end registered (a key destructor allocating in every
+ *     round; a raw exit system call): the next collections complete at once
+ *     and reclaim their mcaches.
  * At the end every live object (lists, trees, shared slots) is checked, and
  * the run must have seen at least 20 collections with heap_sys bounded.
  */
 #define _GNU_SOURCE
+#include <sys/syscall.h>
+
 #include "gctest.h"
 
 enum { MUTATORS = 4, SHARED = 256, MAXLEN = 1000, TREE_DEPTH = 8, MAX_OPS = 400000, RUN_MS = 6000,
@@ -382,12 +387,51 @@ static void test_reregister(void) {
         atomic_load(&rereg_result) == 1);
 }
 
+/* Threads that end registered (world.c:reap): one whose pthread key
+ * destructor allocates in every round, so the last round leaves it
+ * registered (glibc runs 4 rounds), and one that ends with a raw exit(2)
+ * system call, so no destructor runs at all. Each keeps cached spans of
+ * malloc and gh_alloc objects. Collections afterwards must all complete, not
+ * wait out the stop timeout and cancel, and the dead threads' mcaches go. */
+static pthread_key_t greedy_key;
+static void greedy_destructor(void *v) {
+  void *p = malloc(100); /* registers the thread again after goheap's own destructor */
+  pthread_setspecific(greedy_key, v); /* and asks for another round */
+  free(p);
+  (void)gh_alloc(64);
+}
+static void *exits_registered(void *how) {
+  for (int i = 0; i < 100; i++) free(malloc(40 + (size_t)i)), (void)gh_alloc(48);
+  if (how) syscall(SYS_exit, 0); /* no destructor, no unregistering */
+  pthread_setspecific(greedy_key, (void *)1);
+  return NULL;
+}
+static void test_exited_registered(void) {
+  if (pthread_key_create(&greedy_key, greedy_destructor) != 0) abort();
+  uint64_t r0 = gt_now_ms();
+  for (int i = 0; i < 5; i++) gh_collect();
+  uint64_t ref_ms = gt_now_ms() - r0; /* the same 5 collections with no dead thread */
+  uint64_t threads0 = gt_stats().num_threads;
+  for (intptr_t how = 0; how < 2; how++) pthread_join(gt_thread(exits_registered, (void *)how, "gt-exits"), NULL);
+  uint64_t threads1 = gt_stats().num_threads, n0 = gt_num_gc(), t0 = gt_now_ms();
+  for (int i = 0; i < 5; i++) gh_collect();
+  uint64_t ms = gt_now_ms() - t0, done = gt_num_gc() - n0, threads2 = gt_stats().num_threads;
+  CHECKF("threads that exit registered (a destructor allocating in every round, a raw exit): counted until a stop",
+         threads1 == threads0 + 2, "%llu threads before, %llu after", (unsigned long long)threads0,
+         (unsigned long long)threads1);
+  CHECKF("... then 5 gh_collect calls all collect, none waits out the 2 s stop timeout; their mcaches are gone",
+         done == 5 && ms < 1000 + 4 * ref_ms && threads2 == threads0,
+         "%llu collections in %llu ms (%llu ms before the threads), %llu threads", (unsigned long long)done,
+         (unsigned long long)ms, (unsigned long long)ref_ms, (unsigned long long)threads2);
+}
+
 int main(void) {
   alarm(60); /* a deadlock fails the test instead of hanging it */
   gh_set_error_mode(GH_ERROR_REPORT);
   test_setters();
   test_blocked_read();
   test_reregister();
+  test_exited_registered();
   uint64_t t0 = gt_now_ms();
   t_end = t0 + RUN_MS;
   gh_stats s0 = gt_stats();
