@@ -851,10 +851,9 @@ EXPORT GC_push_other_roots_proc GC_get_push_other_roots(void) { return GC_push_o
  *    hook: an unordered finalizer (the object's contents are not treated
  *    as roots for the cycle it is found unreachable in).
  *  - GC_gcollect returns after the finalizers of the objects it found
- *    unreachable are queued: it runs a second collection with a sentinel
- *    finalizer, which goheap's finalizer thread reaches after the first
- *    collection's (its queue is FIFO), when any finalizer is registered.
- *    Engine hook: a way to wait for the finalizer queue.
+ *    unreachable are queued: when any finalizer is registered, it waits,
+ *    up to 1 s, until goheap's finalizer thread has handled every record
+ *    the collection queued (gh_await_finalizers).
  * ====================================================================== */
 struct fin_rec {
   GC_word hobj;             /* ~obj */
@@ -1201,35 +1200,6 @@ static void refresh(void) {
   pthread_mutex_unlock(&refresh_lock);
 }
 
-/* The sentinel: see "Finalization" above. */
-static volatile uint64_t sentinel_seen;
-static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t sentinel_sent;
-static void sentinel_fn(void *obj, void *arg) {
-  (void)obj;
-  __atomic_store_n(&sentinel_seen, (uint64_t)(uintptr_t)arg, __ATOMIC_RELEASE);
-}
-static __attribute__((noinline)) void make_sentinel(uint64_t seq) {
-  void *s = gh_alloc(16);
-  if (s) gh_set_finalizer(s, sentinel_fn, (void *)(uintptr_t)seq);
-}
-static __attribute__((noinline)) void clear_some_stack(void) {
-  volatile char buf[2048];
-  memset((char *)buf, 0, sizeof buf);
-}
-static void wait_finalizer_queue(void) {
-  uint64_t seq;
-  int i;
-  struct timespec ts = {0, 100 * 1000};
-  pthread_mutex_lock(&sync_lock);
-  seq = ++sentinel_sent;
-  make_sentinel(seq);
-  clear_some_stack();
-  gh_collect();
-  for (i = 0; i < 2500 && __atomic_load_n(&sentinel_seen, __ATOMIC_ACQUIRE) < seq; i++) nanosleep(&ts, NULL);
-  pthread_mutex_unlock(&sync_lock);
-}
-
 static void collection_event(GC_EventType e) {
   GC_on_collection_event_proc f = on_collection_event;
   if (f) f(e);
@@ -1252,7 +1222,7 @@ EXPORT void GC_gcollect(void) {
   pthread_mutex_lock(&tab_lock);
   recs = live_recs;
   pthread_mutex_unlock(&tab_lock);
-  if (recs > 0) wait_finalizer_queue();
+  if (recs > 0) (void)gh_await_finalizers(1000); /* ETIMEDOUT only if a client's own gh finalizer blocks */
   collection_event(GC_EVENT_END);
   refresh();
   if (fin_ready_count) {
@@ -1655,15 +1625,13 @@ EXPORT void *GC_call_with_alloc_lock(GC_fn_type fn, void *cd) {
  * handlers installed; -1 asks for them too if possible, and manual calls
  * of GC_atfork_prepare/parent/child otherwise).  Lock order, outermost
  * first (no lock of this library is held while an earlier one is taken):
- * sync_lock (held across a collection: taken first, so that a fork waits
- * for a GC_gcollect whose sentinel needs tab_lock on the finalizer
- * thread), alloc_lock, roots_lock, kind_lock, refresh_lock, ctl_lock,
+ * alloc_lock, roots_lock, kind_lock, refresh_lock, ctl_lock,
  * procobj_lock, tab_lock; goheap's own locks come after all of them (its
  * handlers were installed first, so its prepare runs last). */
 static int handle_fork = 1;  /* GC_set_handle_fork, before initialisation */
 static int fork_handled;     /* the handlers are installed */
-static pthread_mutex_t *const fork_locks[] = {&sync_lock, &alloc_lock, &roots_lock, &kind_lock,
-                                              &refresh_lock, &ctl_lock, &procobj_lock, &tab_lock};
+static pthread_mutex_t *const fork_locks[] = {&alloc_lock,   &roots_lock,   &kind_lock, &refresh_lock,
+                                              &ctl_lock,     &procobj_lock, &tab_lock};
 #define NFORK_LOCKS (sizeof fork_locks / sizeof fork_locks[0])
 static void fork_prepare(void) {
   size_t i;

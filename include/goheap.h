@@ -83,6 +83,11 @@ GH_API void gh_collect(void);              /* a full collection now; returns whe
  * queued finalizers run in both processes; the one running at the fork runs
  * on in the parent only, and its object stays allocated in the child. */
 GH_API void gh_set_finalizer(void *obj, void (*fn)(void *obj, void *arg), void *arg);
+/* Waits until every finalizer queued so far (by the collections that have
+ * ended: call it after gh_collect) has returned: 0; ETIMEDOUT after
+ * timeout_ms (negative: no limit) if one is still running or queued;
+ * EDEADLK at once when called from a finalizer, which the queue waits for. */
+GH_API int gh_await_finalizers(int64_t timeout_ms);
 /* Weak links (bdwgc's disappearing links): the word at `link` (aligned; it
  * usually holds obj's address hidden, e.g. ~(uintptr_t)obj, so as not to keep
  * obj alive) is set to NULL by the collection that finds obj unreachable,

@@ -30,6 +30,8 @@
  *   malloc -> heapdump, leakcheck: the exit-time reports run beside initialisation
  *   mfinal -> mgc: the finalizer thread registers as a mutator (gh_register_thread)
  *   panic -> malloc: gh_set_error_mode initialises first (gh_ensure_init)
+ *   mfixalloc, mheap, mgcscavenge, mbarrier, mcentral -> mcache, world: a registered
+ *     thread holding a lock is in a slow path (gh_mutex_lock: gh_tls_mcache, gh_world_safepoint)
  *   mstats -> malloc, mfixalloc, mheap, mcache, world, mgc: gh_read_stats and
  *     gh_print_stats gather every layer's numbers
  *
@@ -111,6 +113,7 @@ static inline uint32_t gh_popcount64(uint64_t x) {
 #ifndef GH_DEBUG
 #define GH_DEBUG 0
 #endif
+__attribute__((noreturn)) void gh_throw(const char *msg); /* panic.c */
 #if GH_DEBUG
 #define GH_ASSERT(cond, what) ((cond) ? (void)0 : gh_throw("assertion failed: " what " (" __FILE__ ":" GH_STR(__LINE__) ")"))
 #else
@@ -147,11 +150,11 @@ void gh_mutex_lock(gh_mutex *l);
 void gh_mutex_unlock(gh_mutex *l);
 void gh_mutex_reinit(gh_mutex *l);
 void gh_assert_held(const gh_mutex *l);
+void gh_assert_no_locks(void); /* at a safe point */
 #else
-static inline void gh_mutex_lock(gh_mutex *l) { gh_os_mutex_lock(l); }
-static inline void gh_mutex_unlock(gh_mutex *l) { gh_os_mutex_unlock(l); }
-static inline void gh_mutex_reinit(gh_mutex *l) { gh_os_mutex_reinit(l); }
+/* gh_mutex_lock, gh_mutex_unlock, gh_mutex_reinit: see "safe points" below */
 #define gh_assert_held(l) ((void)(l))
+#define gh_assert_no_locks() ((void)0)
 #endif
 
 /* ---- address-space constants (Go on linux/amd64) ------------------------- */
@@ -593,9 +596,57 @@ static inline gh_mcache *gh_enter(void) {
 }
 static inline void gh_leave(gh_mcache *c) {
   if (!c) return;
+  GH_ASSERT(c->unsafe != 0, "gh_leave without gh_enter (the slow-path count would wrap)");
   gh_signal_fence();
   if (--c->unsafe == 0 && gh_unlikely(gh_atomic_load_acquire(&gh_stw_epoch) & 1)) gh_world_safepoint(c);
 }
+/* A registered thread holding or waiting for a goheap lock is in a slow path
+ * (Go: lock() raises m.locks, so the holder of a runtime lock is never
+ * preempted): the stop signal never parks it holding a lock that another
+ * thread needs to reach its own safe point (gh_finq_wake once parked holding
+ * finq_lock while the finalizer thread waited for it: the stop timed out).
+ * The count rises before the wait, so no signal lands between acquiring and
+ * counting. gc_lock is the exception: the collector holds it while it stops
+ * the world, and the threads waiting for it must park. Debug builds
+ * (lockrank.c) wrap these with the order checks. */
+static inline void gh_mutex_lock_counted(gh_mutex *l) {
+  gh_mcache *c = l->rank == GH_RANK_GC ? NULL : gh_enter();
+  gh_os_mutex_lock(l);
+  l->counted = c != NULL;
+}
+/* The thread's mcache is the one the lock counted: it changes only when
+ * the thread registers (none was counted) or exits (holding no lock). */
+static inline gh_mcache *uncount(gh_mutex *l) {
+  gh_mcache *c = l->counted ? gh_tls_mcache : NULL;
+  GH_ASSERT(!l->counted || c, "a counted lock released by a thread without its mcache");
+  l->counted = 0;
+  return c;
+}
+static inline void gh_mutex_unlock_counted(gh_mutex *l) {
+  gh_mcache *c = uncount(l);
+  gh_os_mutex_unlock(l);
+  gh_leave(c);
+}
+/* A fork child: the forking thread held the lock across fork(); no stop is
+ * pending there, so no safe point. */
+static inline void gh_mutex_reinit_counted(gh_mutex *l) {
+  gh_mcache *c = uncount(l);
+  gh_os_mutex_reinit(l);
+  if (c) {
+    GH_ASSERT(c->unsafe != 0, "a lock reinitialised that this thread did not count");
+    c->unsafe--;
+  }
+}
+/* A fork child: a lock some thread that did not survive may have held. */
+static inline void gh_mutex_reset(gh_mutex *l) {
+  l->counted = 0; /* the count it raised died with that thread */
+  gh_os_mutex_reinit(l);
+}
+#if !GH_DEBUG
+static inline void gh_mutex_lock(gh_mutex *l) { gh_mutex_lock_counted(l); }
+static inline void gh_mutex_unlock(gh_mutex *l) { gh_mutex_unlock_counted(l); }
+static inline void gh_mutex_reinit(gh_mutex *l) { gh_mutex_reinit_counted(l); }
+#endif
 /* The calling thread's mcache, created if need be, inside gh_enter; NULL
  * (and nothing entered) if it cannot be created. */
 static inline gh_mcache *gh_enter_mcache(void) {

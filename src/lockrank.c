@@ -61,7 +61,7 @@ static void forget(const gh_mutex *l) {
 
 void gh_mutex_lock(gh_mutex *l) {
   check_order(l);
-  gh_os_mutex_lock(l);
+  gh_mutex_lock_counted(l);
   if (held.n == sizeof held.lock / sizeof held.lock[0]) gh_throw("lock order: too many locks held");
   held.lock[held.n++] = l;
 }
@@ -70,13 +70,21 @@ void gh_mutex_unlock(gh_mutex *l) {
   uint32_t n = held.n;
   forget(l);
   if (held.n == n) gh_throw("lock order: releasing a lock this thread does not hold");
-  gh_os_mutex_unlock(l);
+  gh_mutex_unlock_counted(l);
 }
 
 /* A fork child: the forking thread held the lock across fork(). */
 void gh_mutex_reinit(gh_mutex *l) {
   forget(l);
-  gh_os_mutex_reinit(l);
+  gh_mutex_reinit_counted(l);
+}
+
+/* A thread stops for a collection only at a safe point, where it holds no
+ * goheap lock: one it held would block the threads that must reach their
+ * own safe points, and the stop would time out (gh_finq_wake once parked
+ * holding finq_lock while the finalizer thread, in a slow path, waited). */
+void gh_assert_no_locks(void) {
+  if (held.n) gh_throw2("a thread stopped at a safe point while holding a lock", rank_names[held.lock[0]->rank < GH_RANK_COUNT ? held.lock[0]->rank : 0], 0);
 }
 
 void gh_assert_held(const gh_mutex *l) {

@@ -33,9 +33,17 @@
  * new special starts from the last one inserted (the cursor) when that lies
  * before it: filling a span costs O(n), not O(n^2) (Go walks from the head).
  *
+ * gh_await_finalizers waits for the queue as it stood at the call to drain
+ * (Java's System.runFinalization; bdwgc's GC_gcollect needs it: its
+ * finalizers must be queued when it returns); it counts entries queued and
+ * entries retired rather than waiting for a sentinel object, which a stale
+ * pointer on the stack could keep alive.
+ *
  * Locks: a span's speciallock protects its list; specials_lock protects the
  * fixalloc of records; finq_lock the queue. None is held across a call out.
  */
+#include <errno.h>
+
 #include "internal.h"
 
 typedef enum { SPECIAL_FINALIZER, SPECIAL_PROFILE } special_kind;
@@ -75,6 +83,15 @@ static GH_DATA gh_finalizer finq_running; /* popped, its fn not returned yet (fi
 static GH_DATA gh_finalizer *fork_kept;   /* running entries of threads lost in a fork (finq_lock) */
 static GH_DATA uint32_t nfork_kept, fork_kept_cap;
 GH_DATA uint64_t gh_finalizers_run;
+/* gh_await_finalizers: entries ever queued (finq_lock), and entries retired:
+ * returned from, or lost with the thread that ran them in a fork. A waiter
+ * counts itself in xretire_waiters before it reads xretired, and the
+ * finalizer thread adds to xretired before it reads xretire_waiters (both
+ * seq_cst), so one of the two sees the other: no lost wakeup. */
+static GH_DATA uint64_t finq_pushed;
+static GH_DATA uint64_t xretired;
+static GH_DATA uint32_t xretire_seq, xretire_waiters; /* futex; waiters in gh_await_finalizers */
+static __thread bool on_finalizer_thread __attribute__((tls_model("initial-exec")));
 
 static gh_special *special_new(void) {
   gh_mutex_lock(&specials_lock);
@@ -260,6 +277,7 @@ static bool finq_push(gh_finalizer f) {
     finq_cap = cap;
   }
   finq[finq_tail++ % finq_cap] = f;
+  finq_pushed++;
   return true;
 }
 
@@ -361,17 +379,55 @@ static bool finq_pop(gh_finalizer *out) {
 
 /* Runs the queued finalizers (finq_running keeps each object alive while its
  * fn runs). Not inlined: its registers are restored when it returns. */
+static void retire(uint64_t n) {
+  gh_atomic_add_seq(&xretired, n);
+  if (gh_atomic_load_seq(&xretire_waiters)) {
+    gh_atomic_add_seq(&xretire_seq, 1);
+    gh_os_futex_wake_all(&xretire_seq);
+  }
+}
+
 static GH_NOINLINE void run_queue(void) {
   gh_finalizer f;
   while (finq_pop(&f)) {
     f.fn(f.obj, f.arg);
     gh_atomic_add(&gh_finalizers_run, 1);
+    retire(1);
   }
+}
+
+/* Waits until every finalizer queued before the call has returned. */
+int gh_await_finalizers(int64_t timeout_ms) {
+  gh_ensure_init();
+  if (on_finalizer_thread) return EDEADLK; /* the queue waits for this very finalizer */
+  gh_mcache *c = gh_enter();
+  gh_mutex_lock(&finq_lock);
+  uint64_t target = finq_pushed;
+  gh_mutex_unlock(&finq_lock);
+  gh_leave(c);
+  gh_finq_wake(); /* starts the thread if this is a fork child */
+  uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : gh_os_nanotime() + (uint64_t)timeout_ms * 1000000u;
+  int rc = 0;
+  gh_atomic_add_seq(&xretire_waiters, 1);
+  for (;;) {
+    uint32_t seq = gh_atomic_load_seq(&xretire_seq);
+    if (gh_atomic_load_seq(&xretired) >= target) break;
+    uint64_t now = gh_os_nanotime();
+    if (now >= deadline) {
+      rc = ETIMEDOUT;
+      break;
+    }
+    uint64_t left = deadline - now;
+    gh_os_futex_wait_ns(&xretire_seq, seq, left < 1000000000u ? left : 1000000000u);
+  }
+  gh_atomic_sub_seq(&xretire_waiters, 1);
+  return rc;
 }
 
 static void *finalizer_thread(void *arg) {
   (void)arg;
   gh_os_thread_unblock_signals();
+  on_finalizer_thread = true;
   if (gh_register_thread() != 0) {
     gh_atomic_store_release(&finq_thread_up, 0);
     return NULL;
@@ -406,4 +462,5 @@ void gh_finq_fork_child(void) {
     gh_throw("fork: out of memory for the finalizer that was running");
   fork_kept[nfork_kept++] = finq_running;
   finq_running = (gh_finalizer){0};
+  retire(1); /* it never returns here */
 }

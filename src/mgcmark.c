@@ -468,7 +468,7 @@ void gh_gc_mark_fork_parent(void) { gh_mutex_unlock(&roots_lock); }
 void gh_gc_mark_fork_child(void) {
   workers_running = 0;
   gh_atomic_store_relaxed(&xphase, 0);
-  gh_mutex_reinit(&work.lock);
+  gh_mutex_reset(&work.lock); /* not taken by fork: a worker may have held it */
   gh_mutex_reinit(&roots_lock);
 }
 

@@ -420,7 +420,7 @@ static void count_pages(uint64_t *inuse, uint64_t *free, uint64_t *released) {
  * not linked yet, so the next insertion starts from the list's head. */
 static void reset_specials(gh_mspan *s, void *unused) {
   (void)unused;
-  gh_mutex_reinit(&s->speciallock);
+  gh_mutex_reset(&s->speciallock);
   s->specials_cursor = NULL;
 }
 

@@ -196,6 +196,7 @@ static bool in_fast_path(uintptr_t pc) {
 }
 
 static GH_NOINLINE void park_here(gh_mcache *c, uint32_t epoch) {
+  gh_assert_no_locks();
   volatile uintptr_t anchor = 0; /* below every frame of this thread worth scanning */
   c->stop_sp = (uintptr_t)&anchor;
   if (!c->stack_hi || c->stop_sp >= c->stack_hi) c->stack_hi = gh_os_stack_top(c->stop_sp);
@@ -243,6 +244,7 @@ static void unblock(gh_mcache *c) {
 }
 
 static GH_NOINLINE void block_and_wait(gh_mcache *c, uint32_t *addr, uint32_t val) {
+  gh_assert_no_locks();
   volatile uintptr_t anchor = 0; /* below the caller's frame, which holds its registers */
   c->stop_sp = (uintptr_t)&anchor;
   if (!c->stack_hi || c->stop_sp >= c->stack_hi) c->stack_hi = gh_os_stack_top(c->stop_sp);

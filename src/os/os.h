@@ -45,8 +45,15 @@ size_t gh_os_page_size(void);
  * the lock's place in goheap's lock order (lockrank.c), unused here. The rest
  * of goheap locks through gh_mutex_lock (internal.h), which checks the order
  * in debug builds. ---- */
-typedef struct gh_mutex { uint32_t state, rank; } gh_mutex;
-#define GH_MUTEX_INIT(rank) { 0, (rank) }
+/* counted: 1 when the holder is a registered thread whose slow-path count
+ * the lock raised (internal.h: gh_mutex_lock), so that the release lowers
+ * it. Only the holder writes it. */
+typedef struct gh_mutex {
+  uint32_t state;
+  uint16_t rank;
+  uint16_t counted;
+} gh_mutex;
+#define GH_MUTEX_INIT(rank) { 0, (rank), 0 }
 void gh_os_mutex_lock(gh_mutex *l);
 void gh_os_mutex_unlock(gh_mutex *l);
 void gh_os_mutex_reinit(gh_mutex *l); /* in a fork child: the lock is free again */

@@ -37,6 +37,11 @@
  *   K. A second gh_set_finalizer on an object replaces the first (bdwgc's
  *      behaviour; Go panics): only the second runs.
  *   L. Noscan and large objects are finalized like the others.
+ *   M. gh_await_finalizers: after one gh_collect, it returns 0 with >= 90 of
+ *      100 dropped objects' finalizers (2 ms each) returned and none still
+ *      running; with a finalizer blocked it returns ETIMEDOUT after its
+ *      timeout (not before), then 0 once the finalizer is let go; called
+ *      from a finalizer it returns EDEADLK at once.
  */
 #define _GNU_SOURCE
 #include "gctest.h"
@@ -463,6 +468,52 @@ static void test_jkl(void) {
   CHECKF("L: large objects are finalized", ok, "%ld of 20", atomic_load(&fin_l_large));
 }
 
+/* ---- M ---------------------------------------------------------------------- */
+enum { NM = 100, NM_BLOCK = 20 };
+static atomic_long m_started, m_finished, m_deadlk, m_other_rc;
+static atomic_int m_release;
+static void fin_slow(void *obj, void *arg) {
+  (void)obj, (void)arg;
+  atomic_fetch_add(&all_calls, 1);
+  atomic_fetch_add(&m_started, 1);
+  gt_sleep_ms(2);
+  atomic_fetch_add(&m_finished, 1);
+}
+static void fin_block(void *obj, void *arg) {
+  (void)obj, (void)arg;
+  atomic_fetch_add(&all_calls, 1);
+  int rc = gh_await_finalizers(0);
+  atomic_fetch_add(rc == EDEADLK ? &m_deadlk : &m_other_rc, 1);
+  while (!atomic_load(&m_release)) gt_sleep_ms(1);
+}
+GT_NOINLINE static void plant_m(void (*fn)(void *, void *), int n) {
+  for (int i = 0; i < n; i++) gh_set_finalizer(gh_alloc(64), fn, NULL);
+}
+static void test_m(void) {
+  plant_m(fin_slow, NM);
+  gt_clear_stack();
+  gh_collect();
+  int rc = gh_await_finalizers(-1);
+  long started = atomic_load(&m_started), finished = atomic_load(&m_finished);
+  CHECKF("M: after gh_collect, gh_await_finalizers returns once the finalizers it queued have returned",
+         rc == 0 && started >= NM * 9 / 10 && finished == started, "rc %d, %ld started, %ld finished of %d", rc,
+         started, finished, NM);
+
+  plant_m(fin_block, NM_BLOCK);
+  gt_clear_stack();
+  gh_collect();
+  uint64_t t0 = gt_now_ms();
+  rc = gh_await_finalizers(50);
+  uint64_t ms = gt_now_ms() - t0;
+  CHECKF("M: with a finalizer blocked, it returns ETIMEDOUT after the 50 ms timeout", rc == ETIMEDOUT && ms >= 50,
+         "rc %d after %llu ms", rc, (unsigned long long)ms);
+  atomic_store(&m_release, 1);
+  rc = gh_await_finalizers(-1);
+  CHECKF("M: ... and 0 once the finalizer is let go", rc == 0, "rc %d", rc);
+  CHECKF("M: called from a finalizer, it returns EDEADLK", atomic_load(&m_deadlk) > 0 && atomic_load(&m_other_rc) == 0,
+         "%ld EDEADLK, %ld other", atomic_load(&m_deadlk), atomic_load(&m_other_rc));
+}
+
 int main(void) {
   alarm(60); /* a deadlock fails the test instead of hanging it */
   main_thread = pthread_self();
@@ -478,14 +529,11 @@ int main(void) {
   test_g();
   test_h();
   test_jkl();
+  test_m();
   CHECK("no finalizer ran on the main thread", atomic_load(&fin_on_main) == 0);
   /* I. the stat counts returned finalizers: wait for the last to return. */
-  uint64_t end = gt_now_ms() + 3000;
-  gh_stats s1;
-  do {
-    gt_sleep_ms(5);
-    s1 = gt_stats();
-  } while ((long)(s1.finalizers_run - s0.finalizers_run) != atomic_load(&all_calls) && gt_now_ms() < end);
+  gh_await_finalizers(3000);
+  gh_stats s1 = gt_stats();
   CHECKF("I: stats.finalizers_run equals the finalizer calls seen",
          (long)(s1.finalizers_run - s0.finalizers_run) == atomic_load(&all_calls), "stat %llu, seen %ld",
          (unsigned long long)(s1.finalizers_run - s0.finalizers_run), atomic_load(&all_calls));
