@@ -674,6 +674,7 @@ bool gh_world_stop(void);  /* stops every other registered thread; false (report
 void gh_world_start(void);
 void gh_world_each_thread(void (*fn)(gh_mcache *c, void *arg), void *arg); /* world stopped */
 void gh_world_install_signal(void); /* at the first collection */
+int gh_world_stop_signal(void);     /* GOHEAP_STOP_SIGNAL or the default, installed or not */
 void gh_world_sum_local_stats(gh_class_stats *sum); /* every live mcache's counts */
 /* Waits on a futex word as a stopped thread would (Go: entersyscallblock): for
  * goheap's own idle threads, which a collection then neither signals nor waits for. */

@@ -11,10 +11,13 @@
  * goheap has no memory, new hands the request to the next definition of the
  * same operator (libstdc++'s), which calls the new_handler and throws
  * std::bad_alloc as the standard says. pthread_create is interposed too, so
- * that threads are registered with the collector before they run (world.c).
+ * that threads are registered with the collector before they run (world.c),
+ * and so are pthread_sigmask and sigprocmask, so that the collector's stop
+ * signal stays deliverable.
  */
 #include <errno.h>
 #include <malloc.h>
+#include <signal.h>
 #include <string.h>
 
 #include "internal.h"
@@ -68,6 +71,22 @@ __attribute__((visibility("default"))) void malloc_stats(void) { gh_print_stats(
 __attribute__((visibility("default"))) int pthread_create(pthread_t *t, const pthread_attr_t *attr,
                                                           void *(*fn)(void *), void *arg) {
   return gh_world_create_thread(t, attr, fn, arg);
+}
+
+/* pthread_sigmask and sigprocmask never block the stop signal (bdwgc's
+ * GC_pthread_sigmask does the same for the programs its gc.h redirects): a
+ * registered thread that blocked it could never be stopped, and every
+ * collection would wait out GOHEAP_STOP_TIMEOUT_MS and be cancelled. Server
+ * programs often block every signal in their worker threads and leave them
+ * to one thread. The rest of the mask is set as asked, and the old mask is
+ * reported as it is. (A raw rt_sigprocmask system call still blocks it:
+ * world.c reports such a thread by name.) */
+__attribute__((visibility("default"))) int pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {
+  return gh_os_sigmask(false, how, set, old, gh_world_stop_signal());
+}
+
+__attribute__((visibility("default"))) int sigprocmask(int how, const sigset_t *set, sigset_t *old) {
+  return gh_os_sigmask(true, how, set, old, gh_world_stop_signal());
 }
 
 /* ---- C++ operator new and delete (Itanium C++ ABI names) -------------------------------

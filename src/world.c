@@ -265,9 +265,16 @@ GH_NOINLINE void gh_world_blocking_wait(uint32_t *addr, uint32_t val) {
   __asm__ __volatile__("" ::: "memory"); /* not a tail call: this frame stays */
 }
 
+/* The stop signal, installed or not (options read first if need be). */
+int gh_world_stop_signal(void) {
+  if (stop_signal > 0) return stop_signal;
+  gh_options_init();
+  int sig = (int)gh_option_get(GH_OPT_STOP_SIGNAL);
+  return sig > 0 ? sig : gh_os_default_stop_signal();
+}
+
 void gh_world_install_signal(void) {
-  stop_signal = (int)gh_option_get(GH_OPT_STOP_SIGNAL);
-  if (stop_signal <= 0) stop_signal = gh_os_default_stop_signal();
+  stop_signal = gh_world_stop_signal();
   if (gh_os_signal_install(stop_signal, stop_handler) != 0) gh_throw2("cannot install the stop signal", "signal", (uint64_t)stop_signal);
 }
 
@@ -423,5 +430,6 @@ static void fork_child(void) {
 }
 
 void gh_world_init_fork(void) {
+  gh_os_sigmask_init(); /* override.c's pthread_sigmask: never dlsym in a signal handler */
   if (gh_os_atfork(fork_prepare, fork_parent, fork_child) != 0) gh_throw("cannot register fork handlers");
 }

@@ -15,6 +15,7 @@
 #ifndef GH_OS_H
 #define GH_OS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
@@ -81,6 +82,10 @@ uint64_t gh_os_thread_cputime_ns(void);
 typedef void (*gh_signal_fn)(int sig, void *ucontext);
 int gh_os_signal_install(int sig, gh_signal_fn fn);     /* SA_RESTART handler; 0 or -1 */
 int gh_os_default_stop_signal(void);                    /* SIGRTMIN+7 */
+/* The C library's pthread_sigmask (process: sigprocmask), called with `set`
+ * (a sigset_t) less `keep` (if > 0) when it would block signals. */
+int gh_os_sigmask(bool process, int how, const void *set, void *old, int keep);
+void gh_os_sigmask_init(void); /* finds the C library's two, at initialisation */
 int gh_os_signal_thread(uint64_t tid, int sig);         /* 0, or -1 if no such thread (it has exited) */
 uintptr_t gh_os_context_pc(const void *ucontext);
 /* Copies the general registers saved in a signal context (at most n words); returns the count. */

@@ -308,9 +308,9 @@ int gh_os_thread_start(void *(*fn)(void *), void *arg) {
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   sigset_t all, old;
   sigfillset(&all); /* the new thread starts with every signal blocked, then unblocks its own */
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  gh_os_sigmask(false, SIG_SETMASK, &all, &old, 0); /* the C library's: override.c's keeps the stop signal */
   int rc = gh_os_thread_create(&t, &attr, fn, arg);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  gh_os_sigmask(false, SIG_SETMASK, &old, NULL, 0);
   pthread_attr_destroy(&attr);
   return rc;
 }
@@ -318,7 +318,7 @@ int gh_os_thread_start(void *(*fn)(void *), void *arg) {
 void gh_os_thread_unblock_signals(void) {
   sigset_t none;
   sigemptyset(&none);
-  pthread_sigmask(SIG_SETMASK, &none, NULL);
+  gh_os_sigmask(false, SIG_SETMASK, &none, NULL, 0);
 }
 
 int gh_os_ncpu(void) {
@@ -353,6 +353,40 @@ int gh_os_signal_install(int sig, gh_signal_fn fn) {
 }
 
 int gh_os_default_stop_signal(void) { return SIGRTMIN + 7; }
+
+typedef int (*sigmask_fn)(int, const sigset_t *, sigset_t *);
+static GH_DATA sigmask_fn real_sigmask[2]; /* pthread_sigmask, sigprocmask */
+
+static sigmask_fn find_sigmask(bool process) {
+  sigmask_fn f = __atomic_load_n(&real_sigmask[process], __ATOMIC_ACQUIRE);
+  if (!f) {
+    f = (sigmask_fn)dlsym(RTLD_NEXT, process ? "sigprocmask" : "pthread_sigmask");
+    if (f) __atomic_store_n(&real_sigmask[process], f, __ATOMIC_RELEASE);
+  }
+  return f;
+}
+
+/* At initialisation: dlsym is not async-signal-safe, and signal handlers
+ * may change the mask. */
+void gh_os_sigmask_init(void) {
+  find_sigmask(false);
+  find_sigmask(true);
+}
+
+int gh_os_sigmask(bool process, int how, const void *set, void *old, int keep) {
+  sigmask_fn f = find_sigmask(process);
+  if (!f) { /* linked statically: the kernel's call (glibc's also keeps its own two signals) */
+    long rc = syscall(SYS_rt_sigprocmask, how, set, old, (size_t)(_NSIG / 8));
+    return process ? (int)rc : rc == 0 ? 0 : errno;
+  }
+  sigset_t less;
+  if (set && keep > 0 && (how == SIG_BLOCK || how == SIG_SETMASK) && sigismember((const sigset_t *)set, keep) == 1) {
+    less = *(const sigset_t *)set;
+    sigdelset(&less, keep);
+    set = &less;
+  }
+  return f(how, set, old);
+}
 
 int gh_os_signal_thread(uint64_t tid, int sig) {
   if (syscall(SYS_tgkill, getpid(), (pid_t)tid, sig) == 0) return 0;

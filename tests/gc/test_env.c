@@ -17,7 +17,8 @@
  *                           no limit. With GOGC=off and 64MiB, 512 MB of
  *                           garbage is collected and heap_inuse stays < 96 MiB.
  *   stop signal             a thread named "gt-blocker" blocks the stop
- *                           signal (default SIGRTMIN+7) while the main thread
+ *                           signal (default SIGRTMIN+7; with the raw
+ *                           rt_sigprocmask system call) while the main thread
  *                           calls gh_collect: it returns (GOHEAP_STOP_TIMEOUT_MS
  *                           200, and the default timeout), stderr names the
  *                           thread, allocation goes on, and once the thread
@@ -25,6 +26,10 @@
  *                           then) a collection completes. With
  *                           GOHEAP_STOP_SIGNAL=SIGRTMIN+3, blocking SIGRTMIN+7
  *                           is harmless and blocking SIGRTMIN+3 is reported.
+ *                           A thread blocking every signal with
+ *                           pthread_sigmask or sigprocmask keeps the stop
+ *                           signal (goheap interposes both): collections
+ *                           complete, and the rest of its mask holds.
  *   GOHEAP_SCAN_MANUAL=0    objects referenced only from a malloc'd block
  *                           are reclaimed (>= 90 of 100 finalized), objects
  *                           referenced from a global are not; by default
@@ -36,6 +41,7 @@
 #include <limits.h>
 #include <regex.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "gctest.h"
@@ -96,18 +102,30 @@ static int case_memlimit_work(void) {
   return 0;
 }
 
-static atomic_int blk_state;
+/* GT_BLOCK_HOW: "raw" (default) blocks GT_BLOCK_SIG with the rt_sigprocmask
+ * system call, behind goheap's back; "pthread" and "proc" block every
+ * signal with pthread_sigmask / sigprocmask, which goheap interposes. */
+static atomic_int blk_state, blk_mask_ok;
+static void block_mask(int how, const sigset_t *s) {
+  const char *w = getenv("GT_BLOCK_HOW");
+  if (w && !strcmp(w, "pthread")) pthread_sigmask(how, s, NULL);
+  else if (w && !strcmp(w, "proc")) sigprocmask(how, s, NULL);
+  else syscall(SYS_rt_sigprocmask, how, s, NULL, (size_t)(_NSIG / 8));
+}
 static void *blocker(void *arg) {
   int sig = (int)(intptr_t)arg;
   pthread_setname_np(pthread_self(), "gt-blocker");
-  sigset_t s;
+  sigset_t s, cur;
   sigemptyset(&s);
   sigaddset(&s, sig);
-  pthread_sigmask(SIG_BLOCK, &s, NULL);
+  if (getenv("GT_BLOCK_HOW")) sigfillset(&s);
+  block_mask(SIG_BLOCK, &s);
+  pthread_sigmask(SIG_BLOCK, NULL, &cur); /* the mask in effect: all but the stop signal? */
+  atomic_store(&blk_mask_ok, sigismember(&cur, SIGUSR1) == 1 && sigismember(&cur, sig) == 0);
   void *volatile p = gh_alloc(100); /* registers the thread */
   atomic_store(&blk_state, 1);
   while (atomic_load(&blk_state) != 2) gt_sleep_ms(2);
-  pthread_sigmask(SIG_UNBLOCK, &s, NULL); /* a stale stop signal may arrive now */
+  block_mask(SIG_UNBLOCK, &s); /* a stale stop signal may arrive now */
   atomic_store(&blk_state, 3);
   while (atomic_load(&blk_state) != 4) gt_sleep_ms(2);
   return p;
@@ -133,8 +151,9 @@ static int case_blocker(void) {
   atomic_store(&blk_state, 4);
   void *p = NULL;
   pthread_join(t, &p);
-  printf("before=%llu\nafter_blocked=%llu\nafter_unblocked=%llu\nheld_ok=%d\n", (unsigned long long)before,
-         (unsigned long long)after1, (unsigned long long)after2, gh_base(p) == p);
+  printf("before=%llu\nafter_blocked=%llu\nafter_unblocked=%llu\nheld_ok=%d\nmask_ok=%d\n",
+         (unsigned long long)before, (unsigned long long)after1, (unsigned long long)after2, gh_base(p) == p,
+         atomic_load(&blk_mask_ok));
   return 0;
 }
 
@@ -236,7 +255,7 @@ static result run_child(const char *name, const char *const *env) {
   if (pid == 0) {
     static const char *clear[] = {"GOHEAP_DEBUG", "GOHEAP_GOGC", "GOHEAP_MEMLIMIT", "GOHEAP_GC_WORKERS",
                                   "GOHEAP_STOP_SIGNAL", "GOHEAP_STOP_TIMEOUT_MS", "GOHEAP_SCAN_MANUAL",
-                                  "GOHEAP_ON_ERROR", "GT_BLOCK_SIG", "GT_EXPECT_NONE"};
+                                  "GOHEAP_ON_ERROR", "GT_BLOCK_SIG", "GT_BLOCK_HOW", "GT_EXPECT_NONE"};
     for (size_t i = 0; i < sizeof clear / sizeof clear[0]; i++) unsetenv(clear[i]);
     for (int i = 0; env && env[i]; i++) putenv((char *)env[i]);
     dup2(fileno(o), 1);
@@ -449,6 +468,19 @@ static void test_stop_signal(void) {
          "status %d", r.status);
   if (r.status != 0 || !strstr(r.err, "gt-blocker")) show("stop signal +3, blocking +3", &r);
   free_result(&r);
+
+  for (int i = 0; i < 2; i++) {
+    const char *e5[] = {sig7, i ? "GT_BLOCK_HOW=proc" : "GT_BLOCK_HOW=pthread", "GOHEAP_STOP_TIMEOUT_MS=200", NULL};
+    r = run_child("blocker", e5);
+    CHECKF(i ? "sigprocmask blocking every signal leaves the stop signal out: the collection completes"
+             : "pthread_sigmask blocking every signal leaves the stop signal out: the collection completes",
+           r.status == 0 && kv(&r, "after_blocked") == kv(&r, "before") + 1 && !strstr(r.err, "gt-blocker") &&
+               kv(&r, "mask_ok") == 1,
+           "status %d, num_gc %lld -> %lld, other signals blocked %lld", r.status, kv(&r, "before"),
+           kv(&r, "after_blocked"), kv(&r, "mask_ok"));
+    if (r.status != 0 || kv(&r, "after_blocked") != kv(&r, "before") + 1) show("blocking every signal", &r);
+    free_result(&r);
+  }
 }
 
 static void test_scan_manual(void) {
