@@ -113,7 +113,7 @@ static inline uint32_t gh_popcount64(uint64_t x) {
 #ifndef GH_DEBUG
 #define GH_DEBUG 0
 #endif
-__attribute__((noreturn)) void gh_throw(const char *msg); /* panic.c */
+__attribute__((noreturn)) void gh_throw(const char *msg); /* panic.c: an internal invariant broken */
 #if GH_DEBUG
 #define GH_ASSERT(cond, what) ((cond) ? (void)0 : gh_throw("assertion failed: " what " (" __FILE__ ":" GH_STR(__LINE__) ")"))
 #else
@@ -468,6 +468,7 @@ bool gh_mheap_free_large(gh_mspan *s);  /* a manual large object; false: not liv
 #define GH_GC_MODE_STW 0        /* GOHEAP_GC_MODE=stw: the whole mark with the world stopped */
 #define GH_GC_MODE_CONCURRENT 1 /* ...=concurrent: mark while the program runs */
 #define GH_GC_MODE_MANUAL 2     /* ...=manual: the same, with the program's gh_write_barrier calls */
+extern const char *const gh_gc_mode_names[3]; /* options.c: "stw", "concurrent", "manual" */
 extern uint32_t gh_gc_marking;  /* 1 during a concurrent mark: allocate black, record fresh spans */
 void gh_barrier_init(void);
 bool gh_barrier_on(void);     /* concurrent or manual mode */
@@ -526,8 +527,8 @@ static inline gh_mspan *gh_span_of(uintptr_t p) {
 void gh_mspan_init_small(gh_mspan *s, gh_spanclass sc);
 uint32_t gh_mspan_next_free_index(gh_mspan *s);
 void gh_mspan_refill_alloc_cache(gh_mspan *s, uint32_t word);
-void gh_mspan_allocate_black(gh_mspan *s);
-void gh_mspan_clear_marks(gh_mspan *s); /* during a concurrent mark: free slots marked ahead */
+void gh_mspan_allocate_black(gh_mspan *s); /* during a concurrent mark: free slots marked ahead */
+void gh_mspan_clear_marks(gh_mspan *s);    /* zeroes the mark bits (I7) */
 uint64_t gh_mspan_cache_word(const gh_mspan *s, uint32_t word); /* free slots of a word, < nelems */
 uint32_t gh_mspan_count_alloc(const gh_mspan *s);
 bool gh_mspan_is_allocated(const gh_mspan *s, uint32_t i); /* I1, racy-safe reads */
@@ -616,26 +617,23 @@ static inline void gh_mutex_lock_counted(gh_mutex *l) {
 }
 /* The thread's mcache is the one the lock counted: it changes only when
  * the thread registers (none was counted) or exits (holding no lock). */
-static inline gh_mcache *uncount(gh_mutex *l) {
+static inline gh_mcache *gh_mutex_uncount(gh_mutex *l) {
   gh_mcache *c = l->counted ? gh_tls_mcache : NULL;
   GH_ASSERT(!l->counted || c, "a counted lock released by a thread without its mcache");
   l->counted = 0;
   return c;
 }
 static inline void gh_mutex_unlock_counted(gh_mutex *l) {
-  gh_mcache *c = uncount(l);
+  gh_mcache *c = gh_mutex_uncount(l);
   gh_os_mutex_unlock(l);
   gh_leave(c);
 }
-/* A fork child: the forking thread held the lock across fork(); no stop is
- * pending there, so no safe point. */
+/* A fork child: the forking thread held the lock across fork() (fork waited
+ * for any collection, so no stop is pending and gh_leave does not park). */
 static inline void gh_mutex_reinit_counted(gh_mutex *l) {
-  gh_mcache *c = uncount(l);
+  gh_mcache *c = gh_mutex_uncount(l);
   gh_os_mutex_reinit(l);
-  if (c) {
-    GH_ASSERT(c->unsafe != 0, "a lock reinitialised that this thread did not count");
-    c->unsafe--;
-  }
+  gh_leave(c);
 }
 /* A fork child: a lock some thread that did not survive may have held. */
 static inline void gh_mutex_reset(gh_mutex *l) {
@@ -795,7 +793,6 @@ typedef enum gh_bad_kind {
 /* Reports a bad call on stderr and aborts, or returns in report mode. */
 void gh_report_bad_pointer(const char *op, uintptr_t p, gh_bad_kind kind, const gh_mspan *s,
                            size_t given_size);
-__attribute__((noreturn)) void gh_throw(const char *msg); /* internal invariant broken */
 __attribute__((noreturn)) void gh_throw2(const char *msg, const char *detail, uint64_t val);
 /* A small printf-free formatter: appends to buf. */
 typedef struct gh_buf {

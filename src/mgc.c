@@ -183,14 +183,13 @@ typedef struct cycle_times {
  * before the first. */
 static void gctrace(const cycle_times *t, const gh_mark_result *r) {
   if (gc.num_gc == 1) {
-    static const char stw[] = "goheap: gctrace: GOHEAP_GC_MODE=stw, the whole mark with the world stopped\n";
-    static const char conc[] = "goheap: gctrace: GOHEAP_GC_MODE=concurrent, clock = start stop + concurrent mark + "
-                               "termination stop\n";
-    static const char manual[] = "goheap: gctrace: GOHEAP_GC_MODE=manual, clock = start stop + concurrent mark + "
-                                 "termination stop\n";
-    if (gh_barrier_manual()) gh_os_write_stderr(manual, sizeof manual - 1);
-    else if (gh_barrier_on()) gh_os_write_stderr(conc, sizeof conc - 1);
-    else gh_os_write_stderr(stw, sizeof stw - 1);
+    char line[160];
+    gh_buf b = {line, line + sizeof line - 1};
+    gh_buf_str(&b, "goheap: gctrace: GOHEAP_GC_MODE=");
+    gh_buf_str(&b, gh_gc_mode_names[gh_gc_mode()]);
+    gh_buf_str(&b, gh_barrier_on() ? ", clock = start stop + concurrent mark + termination stop\n"
+                                   : ", the whole mark with the world stopped\n");
+    gh_os_write_stderr(line, (size_t)(b.p - line));
   }
   bool conc = t->restarted != t->end;
   uint64_t a = (conc ? t->restarted : t->stopped) - t->start, b = (conc ? t->stopped2 - t->restarted : t->marked - t->stopped);

@@ -17,6 +17,9 @@ typedef struct gh_option_desc {
   const char *doc;
 } gh_option_desc;
 
+const char *const gh_gc_mode_names[3] = {[GH_GC_MODE_STW] = "stw", [GH_GC_MODE_CONCURRENT] = "concurrent",
+                                          [GH_GC_MODE_MANUAL] = "manual"};
+
 static GH_DATA gh_option_desc options[GH_OPT_COUNT] = {
   [GH_OPT_ON_ERROR] = {"GOHEAP_ON_ERROR", KIND_ERRMODE, GH_ERROR_ABORT,
                        "abort | report: what to do after reporting a bad free"},
@@ -143,11 +146,12 @@ static bool parse(const gh_option_desc *o, const char *s, int64_t *out) {
     else return parse_iec(s, out);
     return true;
   case KIND_GCMODE:
-    if (str_eq(s, "stw")) *out = GH_GC_MODE_STW;
-    else if (str_eq(s, "concurrent")) *out = GH_GC_MODE_CONCURRENT;
-    else if (str_eq(s, "manual")) *out = GH_GC_MODE_MANUAL;
-    else return false;
-    return true;
+    for (int64_t m = 0; m < 3; m++)
+      if (str_eq(s, gh_gc_mode_names[m])) {
+        *out = m;
+        return true;
+      }
+    return false;
   case KIND_STATS:
     if (str_eq(s, "json")) *out = 2;
     else if (str_eq(s, "text")) *out = 1;
@@ -211,7 +215,7 @@ void gh_options_print(void) {
     if (options[i].kind == KIND_ERRMODE) gh_buf_str(&b, v ? "report" : "abort");
     else if (options[i].kind == KIND_GOGC && v < 0) gh_buf_str(&b, "off");
     else if (options[i].kind == KIND_LIMIT && v == INT64_MAX) gh_buf_str(&b, "off");
-    else if (options[i].kind == KIND_GCMODE) gh_buf_str(&b, v == GH_GC_MODE_CONCURRENT ? "concurrent" : v == GH_GC_MODE_MANUAL ? "manual" : "stw");
+    else if (options[i].kind == KIND_GCMODE) gh_buf_str(&b, gh_gc_mode_names[v]);
     else if (options[i].kind == KIND_DEBUG) gh_buf_str(&b, v ? "gctrace=1" : "gctrace=0");
     else if (options[i].kind == KIND_STATS) gh_buf_str(&b, v == 2 ? "json" : v ? "1" : "0");
     else if (options[i].kind == KIND_PATH) gh_buf_str(&b, v ? (const char *)(uintptr_t)v : "(none)");

@@ -69,12 +69,17 @@ typedef struct gh_thread_start {
 static GH_DATA gh_thread_start *starting;
 static GH_DATA gh_fixalloc start_alloc; /* world_lock */
 
+/* Gives back the spans of a thread that is going or gone, then its mcache. */
+static void retire(gh_mcache *c) {
+  gh_mcache_release_all(c);
+  gh_world_unregister(c);
+}
+
 static void thread_exit(void *arg) {
   gh_mcache *c = arg;
   if (gh_tls_mcache == c) gh_tls_mcache = NULL;
   c->unsafe++; /* from here on not a safe point; it leaves the registry below */
-  gh_mcache_release_all(c);
-  gh_world_unregister(c);
+  retire(c);
 }
 
 void gh_unregister_thread(void) {
@@ -294,10 +299,7 @@ typedef struct reaped {
 } reaped;
 
 static void reap(reaped *r) {
-  for (uint32_t i = 0; i < r->n; i++) {
-    gh_mcache_release_all(r->c[i]);
-    gh_world_unregister(r->c[i]);
-  }
+  for (uint32_t i = 0; i < r->n; i++) retire(r->c[i]);
 }
 
 /* One poll: signals the threads not parked yet (if `resend`); returns how
@@ -418,8 +420,7 @@ static void fork_child(void) {
     next = c->all_next;
     if (c == gh_tls_mcache) continue;
     gh_mcache_recount_all(c); /* its thread may have died mid-update */
-    gh_mcache_release_all(c);
-    gh_world_unregister(c);
+    retire(c);
   }
   gh_mcentral_adopt_limbo();
   gh_mheap_fork_child_recount();
