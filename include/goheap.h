@@ -109,16 +109,25 @@ GH_API void gh_remove_roots(void *lo, void *hi); /* removes exactly a range adde
 /* A procedure the collector calls in every collection, world stopped, on the
  * collecting thread, once everything reachable from the roots is marked:
  * round 0, 1, 2... as long as the previous round marked something new (what
- * it passed to gh_mark_range, and all that reaches), then once more with
- * round GH_MARK_DONE when the mark is complete. It may call only
- * gh_mark_range and gh_is_marked: no allocation, no lock another thread may
- * hold. For memory the collector does not scan by itself (a language
+ * it passed to gh_mark_range, and all that reaches); again, with the next
+ * round numbers, after the objects found unreachable with a finalizer are
+ * marked (kept for their finalizers), if there were any; then once more
+ * with round GH_MARK_DONE when the mark is complete. It may call only
+ * gh_mark_range, gh_mark_pointer, gh_is_marked, and gh_base and
+ * gh_malloc_usable_size of a marked object: no allocation, no lock another thread may hold. For memory the collector does not scan by itself (a language
  * runtime's stacks in mmap'd memory) and for per-object mark procedures
  * (bdwgc's GC_new_proc). NULL removes it. */
 #define GH_MARK_DONE (~0u)
 typedef void (*gh_mark_callback)(void *arg, unsigned round);
 GH_API void gh_set_mark_callback(gh_mark_callback fn, void *arg);
 GH_API void gh_mark_range(void *lo, void *hi); /* in the callback: [lo,hi) scanned now, as a root */
+/* In the callback: marks the collected object p points into, as gh_mark_range
+ * over a word holding p would; returns the object's start if this call marked
+ * it (it was not marked), else NULL, and sets *scanned to 1 if the collector
+ * scans that object's contents (it will, after the callback returns), else 0.
+ * For tracing objects the collector does not scan (a precise layout) depth
+ * first. */
+GH_API void *gh_mark_pointer(void *p, int *scanned);
 GH_API int gh_is_marked(void *p); /* in the callback: 1 if p points into a marked collected object */
 GH_API int gh_register_thread(void);   /* 0, or ENOMEM; registering twice is harmless */
 GH_API void gh_unregister_thread(void); /* before the thread exits; it must not hold

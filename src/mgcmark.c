@@ -269,22 +269,24 @@ static inline gh_mspan *span_of_cached(uintptr_t v, gh_mspan **last) {
 
 /* Go: mbitmap.go:findObject + greyobject. Marks the object v points into, if
  * any, and queues it for scanning. */
-static inline void mark_word(gh_marker *m, uintptr_t v, gh_mspan **last) {
+/* Marks the object v points into, if any; returns its start if this call
+ * marked it, else 0. */
+static inline uintptr_t mark_word(gh_marker *m, uintptr_t v, gh_mspan **last) {
   gh_mspan *s = span_of_cached(v, last);
-  if (!s || v >= s->limit || (!gh_spanclass_collected(s->spanclass) && !work.leak)) return;
-  if (gh_atomic_load_acquire(&s->xstate) != GH_SPAN_IN_USE) return; /* being set up or freed (concurrent mark) */
+  if (!s || v >= s->limit || (!gh_spanclass_collected(s->spanclass) && !work.leak)) return 0;
+  if (gh_atomic_load_acquire(&s->xstate) != GH_SPAN_IN_USE) return 0; /* being set up or freed (concurrent mark) */
   bool large = gh_spanclass_is_large(s->spanclass);
   uint32_t i = large ? 0 : gh_mspan_obj_index(s, v);
   uint64_t bit = 1ull << (i % 64);
   /* freeindex first: an owner's sweep publishes alloc_bits, then freeindex (mgcsweep.c) */
-  if (i >= gh_atomic_load_acquire(&s->freeindex) && !(gh_atomic_load_relaxed(&s->alloc_bits[i / 64]) & bit)) return;
-  if (gh_unlikely(work.leak) && !large && !gh_mspan_is_live(s, i)) return; /* freed, not yet swept */
+  if (i >= gh_atomic_load_acquire(&s->freeindex) && !(gh_atomic_load_relaxed(&s->alloc_bits[i / 64]) & bit)) return 0;
+  if (gh_unlikely(work.leak) && !large && !gh_mspan_is_live(s, i)) return 0; /* freed, not yet swept */
   uint64_t *w = &s->gcmark_bits[i / 64];
-  if ((gh_atomic_load_relaxed(w) & bit) || (gh_atomic_or(w, bit) & bit)) return;
+  if ((gh_atomic_load_relaxed(w) & bit) || (gh_atomic_or(w, bit) & bit)) return 0;
   m->marked_bytes += s->elemsize;
-  if (gh_spanclass_noscan(s->spanclass)) return;
   uintptr_t start = s->start_addr + (uintptr_t)i * s->elemsize;
-  push(m, start, large ? s->limit : start + s->elemsize);
+  if (!gh_spanclass_noscan(s->spanclass)) push(m, start, large ? s->limit : start + s->elemsize);
+  return start;
 }
 
 /* Scans [lo, hi) word by word (Go: scanblock, conservatively). */
@@ -635,6 +637,15 @@ void gh_mark_range(void *lo, void *hi) {
   if (in_callback()) scan_block(callback.active, (uintptr_t)lo, (uintptr_t)hi);
 }
 
+void *gh_mark_pointer(void *p, int *scanned) {
+  *scanned = 0;
+  if (!in_callback() || (uintptr_t)p - work.heap_lo >= work.heap_hi - work.heap_lo) return NULL;
+  gh_mspan *last = NULL;
+  uintptr_t start = mark_word(callback.active, (uintptr_t)p, &last);
+  if (start) *scanned = !gh_spanclass_noscan(last->spanclass);
+  return (void *)start;
+}
+
 int gh_is_marked(void *p) {
   if (!in_callback()) return 0;
   gh_mspan *s = gh_span_of((uintptr_t)p);
@@ -642,16 +653,13 @@ int gh_is_marked(void *p) {
 }
 
 /* Rounds of the callback, each followed by a single-worker drain, until a
- * round marks nothing new; then the GH_MARK_DONE round. */
-static void run_mark_callback(void) {
-  gh_mark_callback fn = gh_atomic_load_acquire(&callback.xfn);
-  if (!fn) return;
-  void *arg = gh_atomic_load_acquire(&callback.xarg);
+ * round marks nothing new; *round counts on across calls. */
+static void callback_rounds(gh_mark_callback fn, void *arg, unsigned *round) {
   gh_marker *m = &markers[0];
-  for (unsigned round = 0;; round++) {
+  for (;; ++*round) {
     uint64_t before = m->marked_bytes;
     callback.active = m;
-    fn(arg, round);
+    fn(arg, *round);
     callback.active = NULL;
     work.nworkers = 1;
     work.xnwait = 0;
@@ -659,7 +667,11 @@ static void run_mark_callback(void) {
     recover_overflow();
     if (m->marked_bytes == before) break;
   }
-  callback.active = m;
+  ++*round;
+}
+
+static void callback_done(gh_mark_callback fn, void *arg) {
+  callback.active = &markers[0];
   fn(arg, GH_MARK_DONE);
   callback.active = NULL;
 }
@@ -672,10 +684,15 @@ static uint32_t available_workers(void) {
 /* After the last drain (world stopped): the client's callback, weak links,
  * finalizers, and the result. */
 static void finish_mark(gh_mark_result *out, uint32_t n) {
-  run_mark_callback(); /* before the finalizers: what it reaches is not finalized */
+  gh_mark_callback fn = gh_atomic_load_acquire(&callback.xfn);
+  void *arg = gh_atomic_load_acquire(&callback.xarg);
+  unsigned round = 0;
+  if (fn) callback_rounds(fn, arg, &round); /* before the finalizers: what it reaches is not finalized */
   gh_weak_clear_dead(true); /* short weak links: before finalization keeps objects alive */
   uint64_t kept = 0;
   gh_mheap_each_span(queue_finalizers, &kept);
+  if (fn && kept) callback_rounds(fn, arg, &round); /* what the objects kept for their finalizers reach through it */
+  if (fn) callback_done(fn, arg);
   gh_weak_clear_dead(false);
   *out = (gh_mark_result){.workers = n, .marked_bytes = kept, .stack_bytes = work.stack_bytes,
                           .global_bytes = work.global_bytes, .forced = out->forced};
