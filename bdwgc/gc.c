@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "goheap.h"
+#include "traced.h"
 
 #define EXPORT __attribute__((__visibility__("default")))
 #define HIDE(p) (~(GC_word)(p))
@@ -154,9 +155,8 @@ static void read_stats(gh_stats *st) {
 
 static int in_mark; /* set while goheap's mark callback runs (world stopped) */
 static void mark_callback(void *arg, unsigned round);
-static GC_word procobj_remove(void *obj);
-static void procobj_add(void *obj, GC_word descr, int root);
 static void install_fork_handlers(void);
+static void no_memory_for_record(void);
 static void once_init(void) {
   pthread_mutexattr_t a;
   const char *e;
@@ -307,22 +307,39 @@ EXPORT void GC_ptr_store_and_dirty(void *p, const void *q) {
 EXPORT void GC_free(void *p) {
   if (p == NULL) return;
   __atomic_add_fetch(&expl_freed_since_gc, (GC_word)gh_malloc_usable_size(p), __ATOMIC_RELAXED);
-  (void)procobj_remove(p);
+  traced_remove(p);
   gh_free(p);
 }
-/* [same] keeps the object's kind (gh_realloc); NULL: GC_malloc; 0: free. */
+/* A traced object moves to a new one of the same descriptor, recorded
+ * before the copy; the old one is forgotten after it, so that a collection
+ * in between traces what either holds (a layout's object is noscan). */
+static void *realloc_traced(void *p, size_t n, GC_word d, size_t stride) {
+  size_t old = gh_malloc_usable_size(p);
+  int collected = gh_is_collected(p);
+  void *q = traced_is_layout(d) ? gh_alloc_noscan(n < 16 ? 16 : n) : collected ? gh_alloc(n) : gh_calloc(1, n);
+  if (q == NULL) return NULL;
+  if (!traced_add(q, d, stride, !collected)) {
+    if (!traced_is_layout(d)) no_memory_for_record();
+    gh_free(q);
+    if ((q = gh_alloc(n)) == NULL) return NULL; /* [superset] scanned in full */
+  }
+  memcpy(q, p, old < n ? old : n);
+  traced_remove(p);
+  gh_free(p);
+  return q;
+}
+/* [same] keeps the object's kind (gh_realloc; a traced object's layout or
+ * mark procedure too); NULL: GC_malloc; 0: free. */
 EXPORT void *GC_realloc(void *p, size_t n) {
+  GC_word d;
+  size_t stride;
   if (p == NULL) return GC_malloc(n);
   if (n == 0) {
     GC_free(p);
     return NULL;
   }
-  void *q = gh_realloc(p, n < 16 ? 16 : n);
-  if (q && q != p) { /* moved: a mark procedure's object stays one */
-    GC_word d = procobj_remove(p);
-    if (d) procobj_add(q, d, !gh_is_collected(q));
-  }
-  return done(q, n);
+  if (traced_find(p, &d, &stride)) return done(realloc_traced(p, n, d, stride), n);
+  return done(gh_realloc(p, n < 16 ? 16 : n), n);
 }
 EXPORT char *GC_strdup(const char *s) {
   size_t n;
@@ -372,18 +389,13 @@ EXPORT void GC_incr_bytes_freed(size_t n) { __atomic_add_fetch(&expl_freed_since
  * bdwgc's predefined kinds 0 PTRFREE, 1 NORMAL, 2 UNCOLLECTABLE,
  * 3 AUNCOLLECTABLE; GC_new_kind adds more.  goheap has two kinds of
  * collected object, scanned (conservatively, in full) and noscan: a kind
- * whose descriptor says "no pointers" (length 0) is noscan, every other
- * is scanned in full.  [superset for descriptors: a bitmap or length
- * descriptor scans at most what goheap scans.]  A kind with a mark
+ * whose descriptor says "no pointers" (length 0) is noscan; a kind whose
+ * descriptor is a bitmap is noscan and traced by its layout (bdwgc/traced.c);
+ * a length descriptor is scanned in full [superset].  A kind with a mark
  * procedure (GC_MAKE_PROC): [superset] its objects are scanned in full,
  * conservatively, and the procedure is called too, for every marked object
- * of the kind in every collection (see "Mark procedures"), so that what it
- * pushes beyond the object is marked (Guile's thread_mark: a VM stack in
- * mmap'd memory).  What a procedure leaves out on purpose is retained all
- * the same.  (Objects of such kinds made noscan, marked by their procedure
- * alone, made Guile lose bindings during its start-up at GOHEAP_GOGC=5:
- * procedures that skip free-list elements leave the rest of a free list
- * unmarked, which bdwgc keeps by other means.) */
+ * of the kind in every collection (bdwgc/traced.c says why not only the
+ * procedure). */
 #define MAXKINDS 64
 #define K_PTRFREE 0
 #define K_NORMAL 1
@@ -397,14 +409,14 @@ struct kind {
 static struct kind kinds[MAXKINDS] = {
     {fl_ptrfree, 0, 1, 0, 1}, {fl_normal, 0, 0, 0, 1}, {fl_uncoll, 0, 0, 1, 1}, {fl_auncoll, 0, 1, 1, 1}};
 static unsigned nkinds = 4;
-static GC_mark_proc mark_procs[GC_MAX_MARK_PROCS];
-static unsigned nprocs = GC_RESERVED_MARK_PROCS;
 
 static void *track(void *p, int k);
+static void *alloc_typed(size_t lb, GC_descr d, size_t stride);
 static void *alloc_kind(size_t lb, int k) {
   if (k < 0 || (unsigned)k >= nkinds) k = K_NORMAL;
   if (kinds[k].uncollectable) return track(GC_malloc_uncollectable(lb), k);
   if (kinds[k].noscan) return GC_malloc_atomic(lb);
+  if (traced_is_layout(kinds[k].descr)) return alloc_typed(lb, kinds[k].descr, 0);
   return track(GC_malloc(lb), k);
 }
 EXPORT void *GC_malloc_kind(size_t lb, int k) { return alloc_kind(lb, k); }
@@ -477,156 +489,41 @@ EXPORT unsigned GC_new_kind_inner(void **fl, GC_word descr, int add_size, int cl
 EXPORT unsigned GC_new_kind(void **fl, GC_word descr, int add_size, int clear) {
   return GC_new_kind_inner(fl, descr, add_size, clear);
 }
-EXPORT unsigned GC_new_proc_inner(GC_mark_proc proc) {
-  unsigned i;
-  pthread_mutex_lock(&kind_lock);
-  if (nprocs >= GC_MAX_MARK_PROCS) {
-    pthread_mutex_unlock(&kind_lock);
-    fprintf(stderr, "GC_new_proc: too many mark procedures\n");
-    abort();
-  }
-  i = nprocs++;
-  mark_procs[i] = proc;
-  pthread_mutex_unlock(&kind_lock);
-  return i;
-}
+EXPORT unsigned GC_new_proc_inner(GC_mark_proc proc) { return traced_new_proc(proc); }
 EXPORT unsigned GC_new_proc(GC_mark_proc proc) { return GC_new_proc_inner(proc); }
-/* ---- Mark procedures ---------------------------------------------------
- * Every object of a kind whose descriptor is a mark procedure is recorded
- * (hidden, with its descriptor) in `procobjs`, a table that only grows, in
- * chunks that never move.  goheap calls mark_callback in every collection,
- * world stopped, once the roots' closure is marked, in rounds until a round
- * marks nothing new (include/goheap.h: gh_set_mark_callback): round 0 calls
- * GC_push_other_roots; every round calls the procedure of each recorded
- * object that is marked and was not called yet in this collection; the
- * GH_MARK_DONE round forgets the objects that were not marked (dead).
- * What a procedure pushes -- GC_mark_and_push, GC_push_all, or entries it
- * writes on the mark stack it is given -- is scanned at once (gh_mark_range).
- * Writers (allocation, GC_free, GC_realloc) take procobj_lock; the callback
- * never takes it (the world is stopped, a stopped thread may hold it): a
- * writer fills an entry's other fields, then publishes its object word, and
- * publishes the count after a new entry.  [approx] an object that a
- * finalizer keeps alive after it became unreachable is forgotten at
- * GH_MARK_DONE (finalization is decided after the mark), so its procedure
- * is not called while its finalizer runs. */
-struct procobj {
-  GC_word hobj;  /* ~obj, 0: free entry (written last, read first) */
-  GC_word descr; /* GC_MAKE_PROC(index, env) */
-  GC_word epoch; /* the collection its procedure was last called in */
-  int root;      /* uncollectable: the procedure is called in every collection */
-};
-#define PCHUNK 4096
-struct pchunk {
-  struct procobj e[PCHUNK];
-  struct pchunk *next;
-};
-static pthread_mutex_t procobj_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pchunk *pfirst;
-static size_t pcount;  /* entries in use or freed, published with release stores */
-static size_t pcursor; /* where a writer looks for a free entry first (a hint) */
-static GC_word pepoch; /* collections seen by the callback (callback only) */
 
+/* ---- the mark callback --------------------------------------------------
+ * goheap calls it in every collection, world stopped, once the roots'
+ * closure is marked, in rounds until a round marks nothing new, again after
+ * the objects kept for their finalizers are marked, and once with
+ * GH_MARK_DONE (include/goheap.h: gh_set_mark_callback).  Round 0 calls
+ * GC_push_other_roots; every round traces the objects of bdwgc/traced.c
+ * that are marked; GH_MARK_DONE forgets those that were not (dead).  What a
+ * procedure pushes -- GC_mark_and_push, GC_push_all, or entries it writes on
+ * the mark stack it is given -- is scanned at once (gh_mark_range). */
 static int is_proc_kind(int k) {
   return k >= 0 && (unsigned)k < nkinds && (kinds[k].descr & GC_DS_TAGS) == GC_DS_PROC;
 }
-static struct procobj *procobj_at(size_t i) {
-  struct pchunk *c = __atomic_load_n(&pfirst, __ATOMIC_ACQUIRE);
-  for (; i >= PCHUNK; i -= PCHUNK) c = __atomic_load_n(&c->next, __ATOMIC_ACQUIRE);
-  return &c->e[i];
-}
-static void procobj_add(void *obj, GC_word descr, int root) {
-  size_t i;
-  struct procobj *e = NULL;
-  pthread_mutex_lock(&procobj_lock);
-  for (i = pcursor; i < pcount && !e; i++)
-    if (__atomic_load_n(&procobj_at(i)->hobj, __ATOMIC_RELAXED) == 0) e = procobj_at(i);
-  pcursor = i;
-  if (!e) {
-    if (pcount % PCHUNK == 0) {
-      struct pchunk *c = (struct pchunk *)gh_calloc(1, sizeof *c), **link = &pfirst;
-      if (!c) {
-        pthread_mutex_unlock(&procobj_lock);
-        fprintf(stderr, "libgc (goheap): out of memory for the mark procedure table\n");
-        abort();
-      }
-      while (*link) link = &(*link)->next;
-      __atomic_store_n(link, c, __ATOMIC_RELEASE);
-    }
-    e = procobj_at(pcount);
-  }
-  e->descr = descr;
-  e->epoch = 0;
-  e->root = root;
-  __atomic_store_n(&e->hobj, HIDE(obj), __ATOMIC_RELEASE);
-  if (e == procobj_at(pcount)) __atomic_store_n(&pcount, pcount + 1, __ATOMIC_RELEASE);
-  pthread_mutex_unlock(&procobj_lock);
-}
-/* Forgets obj; returns its descriptor, or 0 if it was not recorded. */
-static GC_word procobj_remove(void *obj) {
-  GC_word h = HIDE(obj), d = 0;
-  size_t i, n = __atomic_load_n(&pcount, __ATOMIC_ACQUIRE);
-  if (n == 0) return 0;
-  pthread_mutex_lock(&procobj_lock);
-  for (i = 0; i < pcount; i++) {
-    struct procobj *e = procobj_at(i);
-    if (e->hobj == h) {
-      d = e->descr;
-      __atomic_store_n(&e->hobj, 0, __ATOMIC_RELEASE);
-      if (i < pcursor) pcursor = i;
-      break;
-    }
-  }
-  pthread_mutex_unlock(&procobj_lock);
-  return d;
+static void no_memory_for_record(void) {
+  fprintf(stderr, "libgc (goheap): out of memory for the record of a mark procedure's object\n");
+  abort();
 }
 static void *track(void *p, int k) {
-  if (p && is_proc_kind(k)) procobj_add(p, kinds[k].descr, !gh_is_collected(p));
+  if (p && is_proc_kind(k) && !traced_add(p, kinds[k].descr, 0, !gh_is_collected(p))) no_memory_for_record();
   return p;
-}
-
-/* Scans what a procedure left on the mark stack it was given. */
-#define MARK_STACK 512
-static void scan_pushed(struct GC_ms_entry *from, struct GC_ms_entry *to) {
-  for (; from < to; from++) {
-    char *start = (char *)from->mse_start;
-    if ((from->mse_descr & GC_DS_TAGS) == GC_DS_LENGTH) gh_mark_range(start, start + from->mse_descr);
-    else gh_mark_range(&from->mse_start, &from->mse_start + 1); /* [superset] the whole object */
-  }
-}
-static void call_procs(void) {
-  static struct GC_ms_entry stack[MARK_STACK];
-  size_t i, n = __atomic_load_n(&pcount, __ATOMIC_ACQUIRE);
-  for (i = 0; i < n; i++) {
-    struct procobj *e = procobj_at(i);
-    GC_word h = __atomic_load_n(&e->hobj, __ATOMIC_ACQUIRE), d = e->descr;
-    GC_word *obj = (GC_word *)REVEAL(h);
-    GC_mark_proc proc = mark_procs[(d >> GC_DS_TAG_BITS) & (GC_MAX_MARK_PROCS - 1)];
-    if (h == 0 || e->epoch == pepoch || !proc || (!e->root && !gh_is_marked(obj))) continue;
-    e->epoch = pepoch;
-    scan_pushed(stack, proc(obj, stack, stack + MARK_STACK, d >> (GC_DS_TAG_BITS + GC_LOG_MAX_MARK_PROCS)));
-  }
-}
-static void forget_dead(void) {
-  size_t i, n = __atomic_load_n(&pcount, __ATOMIC_ACQUIRE);
-  for (i = 0; i < n; i++) {
-    struct procobj *e = procobj_at(i);
-    GC_word h = __atomic_load_n(&e->hobj, __ATOMIC_ACQUIRE);
-    if (h && !e->root && !gh_is_marked(REVEAL(h))) __atomic_store_n(&e->hobj, 0, __ATOMIC_RELEASE);
-  }
-  pcursor = 0; /* a hint: a writer stopped mid-search may set it back */
 }
 static void mark_callback(void *arg, unsigned round) {
   GC_push_other_roots_proc f = GC_push_other_roots;
   (void)arg;
   in_mark = 1;
   if (round == GH_MARK_DONE) {
-    forget_dead();
+    traced_forget_dead();
   } else {
     if (round == 0) {
-      pepoch++;
+      traced_begin();
       if (f && f != default_push_other_roots) f();
     }
-    call_procs();
+    traced_pass();
   }
   in_mark = 0;
 }
@@ -673,23 +570,30 @@ EXPORT void GC_register_describe_type_fn(int kind, GC_describe_type_fn fn) {
 }
 EXPORT void *GC_clear_stack(void *p) { return p; }
 
-/* ---- typed and gcj allocation: [superset] scanned in full ------------- */
-EXPORT GC_descr GC_make_descriptor(const GC_word *bm, size_t len) {
-  (void)bm;
-  return (GC_descr)(len * sizeof(GC_word)) | GC_DS_LENGTH;
+/* ---- typed allocation: [same] -------------------------------------------
+ * An object with a bitmap descriptor is noscan for goheap and traced by its
+ * layout in bdwgc/traced.c: only the words the bitmap names keep objects
+ * alive (Guile 3.0's weak-table entries).  A length descriptor, or one that
+ * says "every word", gets a scanned object [superset]; "no word", a noscan
+ * one. */
+EXPORT GC_descr GC_make_descriptor(const GC_word *bm, size_t len) { return traced_make_descriptor(bm, len); }
+static void *alloc_typed(size_t lb, GC_descr d, size_t stride) {
+  void *p;
+  if (!traced_is_layout(d)) return d == GC_DS_LENGTH ? GC_malloc_atomic(lb) : GC_malloc(lb);
+  ensure_init();
+  p = gh_alloc_noscan(lb < 16 ? 16 : lb);
+  if (p && !traced_add(p, d, stride, 0)) { /* recorded before the client can store a pointer in it */
+    gh_free(p);
+    p = gh_alloc(lb ? lb : 1); /* no memory for the record: [superset] scanned in full */
+  }
+  return done(p, lb);
 }
-EXPORT void *GC_malloc_explicitly_typed(size_t lb, GC_descr d) {
-  (void)d;
-  return GC_malloc(lb);
-}
-EXPORT void *GC_malloc_explicitly_typed_ignore_off_page(size_t lb, GC_descr d) {
-  (void)d;
-  return GC_malloc(lb);
-}
+EXPORT void *GC_malloc_explicitly_typed(size_t lb, GC_descr d) { return alloc_typed(lb, d, 0); }
+EXPORT void *GC_malloc_explicitly_typed_ignore_off_page(size_t lb, GC_descr d) { return alloc_typed(lb, d, 0); }
+/* [same] n elements of lb bytes, each with the layout d. */
 EXPORT void *GC_calloc_explicitly_typed(size_t n, size_t lb, GC_descr d) {
-  (void)d;
   if (lb != 0 && n > (size_t)-1 / lb) return NULL;
-  return GC_malloc(n * lb);
+  return alloc_typed(n * lb, d, lb);
 }
 EXPORT void GC_init_gcj_malloc(int mp_index, void *mp) {
   (void)mp_index;
@@ -1626,12 +1530,12 @@ EXPORT void *GC_call_with_alloc_lock(GC_fn_type fn, void *cd) {
  * of GC_atfork_prepare/parent/child otherwise).  Lock order, outermost
  * first (no lock of this library is held while an earlier one is taken):
  * alloc_lock, roots_lock, kind_lock, refresh_lock, ctl_lock,
- * procobj_lock, tab_lock; goheap's own locks come after all of them (its
+ * traced_lock (bdwgc/traced.c), tab_lock; goheap's own locks come after all of them (its
  * handlers were installed first, so its prepare runs last). */
 static int handle_fork = 1;  /* GC_set_handle_fork, before initialisation */
 static int fork_handled;     /* the handlers are installed */
 static pthread_mutex_t *const fork_locks[] = {&alloc_lock,   &roots_lock,   &kind_lock, &refresh_lock,
-                                              &ctl_lock,     &procobj_lock, &tab_lock};
+                                              &ctl_lock,     &traced_lock,  &tab_lock};
 #define NFORK_LOCKS (sizeof fork_locks / sizeof fork_locks[0])
 static void fork_prepare(void) {
   size_t i;
